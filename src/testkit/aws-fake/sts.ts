@@ -1,0 +1,116 @@
+/**
+ * STS (awsQuery protocol): AssumeRole for assume_role / assume_org_role chains and
+ * GetCallerIdentity. Knows which account every access key acts as, so the other fakes can
+ * scope data and token buckets per account as AWS does.
+ */
+import { randomBytes } from "node:crypto";
+import { FakeAwsError, type RenderedResponse, xmlEscape, xmlResponse } from "./protocol";
+import type { FakeRequest, ServiceFake } from "./server";
+
+const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  roleArn: string;
+  account: string;
+  sessionName: string;
+  expiration: Date;
+}
+
+export class FakeSts implements ServiceFake {
+  readonly service = "sts";
+  readonly protocol = "query" as const;
+  /** Role ARNs that refuse AssumeRole with AccessDenied. */
+  readonly deniedRoles = new Set<string>();
+  /** When set, issued credentials live this long regardless of DurationSeconds. */
+  credentialLifetimeSeconds: number | undefined;
+  private readonly keys = new Map<string, { account: string; arn: string }>();
+  private readonly issued = new Map<string, IssuedCredentials>();
+
+  /** Declares long-term keys (what the plugin is configured with) and their account. */
+  addStaticCredentials(accessKeyId: string, account: string, userName = "spire-server"): this {
+    this.keys.set(accessKeyId, { account, arn: `arn:aws:iam::${account}:user/${userName}` });
+    return this;
+  }
+
+  accountOf(accessKeyId: string): string | undefined {
+    return this.keys.get(accessKeyId)?.account ?? this.issued.get(accessKeyId)?.account;
+  }
+
+  /** Credentials handed out so far (tests check the chain that was used). */
+  issuedCredentials(): IssuedCredentials[] {
+    return [...this.issued.values()];
+  }
+
+  handle(req: FakeRequest): RenderedResponse {
+    const caller = this.keys.get(req.accessKeyId) ?? this.issued.get(req.accessKeyId);
+    if (caller === undefined) {
+      throw new FakeAwsError(
+        403,
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+      );
+    }
+    const expired = this.issued.get(req.accessKeyId);
+    if (expired !== undefined && expired.expiration.getTime() <= Date.now()) {
+      throw new FakeAwsError(400, "ExpiredToken", "The security token included in the request is expired");
+    }
+    switch (req.action) {
+      case "AssumeRole":
+        return this.assumeRole(req);
+      case "GetCallerIdentity": {
+        const arn =
+          "arn" in caller
+            ? caller.arn
+            : `arn:aws:sts::${caller.account}:assumed-role/${roleName(caller.roleArn)}/${caller.sessionName}`;
+        return xmlResponse(
+          "GetCallerIdentity",
+          STS_NS,
+          `<GetCallerIdentityResult><Arn>${xmlEscape(arn)}</Arn><UserId>${xmlEscape(req.accessKeyId)}</UserId><Account>${caller.account}</Account></GetCallerIdentityResult>`,
+        );
+      }
+      default:
+        throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
+    }
+  }
+
+  private assumeRole(req: FakeRequest): RenderedResponse {
+    const roleArn = req.form.get("RoleArn") ?? "";
+    const sessionName = req.form.get("RoleSessionName") ?? "";
+    const match =
+      /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-eusc):iam::(\d{12}):role\/(?:[\w+=,.@/-]+\/)?([\w+=,.@-]+)$/.exec(
+        roleArn,
+      );
+    if (match === null) throw new FakeAwsError(400, "ValidationError", `${roleArn} is invalid`);
+    if (sessionName === "") throw new FakeAwsError(400, "ValidationError", "RoleSessionName is required");
+    if (this.deniedRoles.has(roleArn)) {
+      throw new FakeAwsError(
+        403,
+        "AccessDenied",
+        `User: ${req.accessKeyId} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+      );
+    }
+    const duration = this.credentialLifetimeSeconds ?? Number(req.form.get("DurationSeconds") ?? "3600");
+    const creds: IssuedCredentials = {
+      accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
+      secretAccessKey: randomBytes(20).toString("base64"),
+      sessionToken: randomBytes(32).toString("base64"),
+      roleArn,
+      account: match[2]!,
+      sessionName,
+      expiration: new Date(Date.now() + duration * 1000),
+    };
+    this.issued.set(creds.accessKeyId, creds);
+    return xmlResponse(
+      "AssumeRole",
+      STS_NS,
+      `<AssumeRoleResult><Credentials><AccessKeyId>${creds.accessKeyId}</AccessKeyId><SecretAccessKey>${xmlEscape(creds.secretAccessKey)}</SecretAccessKey><SessionToken>${xmlEscape(creds.sessionToken)}</SessionToken><Expiration>${creds.expiration.toISOString()}</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::${creds.account}:assumed-role/${xmlEscape(match[3]!)}/${xmlEscape(sessionName)}</Arn><AssumedRoleId>AROA${creds.accessKeyId.slice(4)}:${xmlEscape(sessionName)}</AssumedRoleId></AssumedRoleUser></AssumeRoleResult>`,
+    );
+  }
+}
+
+function roleName(roleArn: string): string {
+  return roleArn.slice(roleArn.lastIndexOf("/") + 1);
+}
