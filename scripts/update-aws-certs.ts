@@ -1,0 +1,134 @@
+/**
+ * Regenerates `src/iid/certs/generated.ts`, the AWS certificates embedded in the plugin.
+ *
+ * Usage:
+ *   npx tsx scripts/update-aws-certs.ts <folder of PEMs> [output file]
+ *   npx tsx scripts/update-aws-certs.ts ../shared/testdata/aws-iid/certs
+ *
+ * Input files are named `<partition>-<region>-<kind>.pem` (kind: rsa2048 for IMDS `/rsa2048`,
+ * rsa for `/signature`, dsa for `/pkcs7`; partition: aws, aws-us-gov, aws-cn, aws-eusc), plus
+ * older certificates named `…-<kind>-legacy-YYYY.pem` / `…-<kind>-superseded-YYYY.pem`.
+ * Take them from AWS's "Verify the instance identity document" pages (regions-certs).
+ *
+ * Which certificates are embedded, and why:
+ * - Every current certificate, one per (region, kind).
+ * - A legacy/superseded `rsa` certificate is skipped when a current `rsa` certificate of the
+ *   same partition holds the same public key: the `/signature` check uses only the key, so it
+ *   adds nothing (true for all of them today: AWS re-issued the 2014 global cert, the 2021
+ *   regional ones and the GovCloud/China ones with unchanged keys).
+ * - Any other legacy/superseded certificate (a retired key, or a PKCS#7 kind, where the old
+ *   serial would still be named by old signatures) stops the script: a maintainer must decide,
+ *   and record the decision here.
+ * Validity dates are not checked at verification time (AWS keeps signing with certificates
+ * whose notAfter has passed, e.g. the 2014 global RSA cert), so they do not matter here either.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+type Kind = "rsa2048" | "rsa" | "dsa";
+
+interface Input {
+  file: string;
+  partition: string;
+  region: string;
+  kind: Kind;
+  status: "current" | "legacy" | "superseded";
+  der: Buffer;
+  spki: string;
+  keyType: string;
+  keyBits: number;
+}
+
+const NAME =
+  /^(aws-us-gov|aws-cn|aws-eusc|aws)-([a-z0-9-]+?)-(rsa2048|rsa|dsa)(?:-(legacy|superseded)-(\d{4}))?\.pem$/;
+
+function readInput(dir: string, file: string): Input {
+  const m = NAME.exec(file);
+  if (m === null)
+    throw new Error(`${file}: name does not follow <partition>-<region>-<kind>[-legacy|superseded-YYYY].pem`);
+  const pem = readFileSync(join(dir, file), "utf8");
+  const blocks = [...pem.matchAll(/-----BEGIN CERTIFICATE-----([^-]+)-----END CERTIFICATE-----/g)];
+  if (blocks.length !== 1)
+    throw new Error(`${file}: expected exactly one CERTIFICATE block, found ${blocks.length}`);
+  const der = Buffer.from(blocks[0]![1]!.replace(/\s+/g, ""), "base64");
+  const x509 = new X509Certificate(der);
+  const key = x509.publicKey;
+  const kind = m[3] as Kind;
+  const keyType = key.asymmetricKeyType ?? "unknown";
+  const keyBits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  const fits =
+    kind === "rsa2048"
+      ? keyType === "rsa" && keyBits >= 2048
+      : kind === "rsa"
+        ? keyType === "rsa"
+        : keyType === "dsa" || keyType === "rsa"; // China's "DSA" certificate holds an RSA key
+  if (!fits) throw new Error(`${file}: a ${keyType}-${keyBits} key cannot be a ${kind} certificate`);
+  return {
+    file,
+    partition: m[1]!,
+    region: m[2]!,
+    kind,
+    status: (m[4] as "legacy" | "superseded" | undefined) ?? "current",
+    der,
+    spki: createHash("sha256")
+      .update(key.export({ type: "spki", format: "der" }))
+      .digest("hex"),
+    keyType,
+    keyBits,
+  };
+}
+
+function main(argv: string[]): void {
+  const [dir, out = join(import.meta.dirname, "..", "src", "iid", "certs", "generated.ts")] = argv;
+  if (dir === undefined) {
+    process.stderr.write("usage: tsx scripts/update-aws-certs.ts <folder of PEMs> [output file]\n");
+    process.exit(2);
+  }
+  const inputs = readdirSync(dir)
+    .filter((f) => f.endsWith(".pem"))
+    .sort()
+    .map((f) => readInput(dir, f));
+  const current = inputs.filter((i) => i.status === "current");
+  const seen = new Set<string>();
+  for (const c of current) {
+    const key = `${c.kind}:${c.region}`;
+    if (seen.has(key)) throw new Error(`${c.file}: a second current ${c.kind} certificate for ${c.region}`);
+    seen.add(key);
+  }
+  for (const old of inputs.filter((i) => i.status !== "current")) {
+    const twin = current.find(
+      (c) => c.partition === old.partition && c.kind === old.kind && c.spki === old.spki,
+    );
+    if (old.kind === "rsa" && twin !== undefined) {
+      process.stderr.write(`skip ${old.file}: same key as current ${twin.file}\n`);
+      continue;
+    }
+    throw new Error(
+      `${old.file}: ${old.status} certificate whose key no current certificate covers; decide whether AWS still signs with it and update this script`,
+    );
+  }
+  current.sort(
+    (a, b) =>
+      a.partition.localeCompare(b.partition) ||
+      a.region.localeCompare(b.region) ||
+      a.kind.localeCompare(b.kind),
+  );
+  const lines = [
+    "// Generated by scripts/update-aws-certs.ts from AWS's published instance identity",
+    "// certificates. Do not edit: rerun the script (see its header for the selection rules).",
+    'import type { EmbeddedCertificate } from "../certificate";',
+    "",
+    "export const EMBEDDED_CERTIFICATES: readonly EmbeddedCertificate[] = [",
+    ...current.map(
+      (c) =>
+        `  { name: ${JSON.stringify(c.file.replace(/\.pem$/, ""))}, partition: ${JSON.stringify(c.partition)}, region: ${JSON.stringify(c.region)}, kind: ${JSON.stringify(c.kind)}, der: ${JSON.stringify(c.der.toString("base64"))} },`,
+    ),
+    "];",
+    "",
+  ];
+  writeFileSync(out, lines.join("\n"));
+  process.stderr.write(`wrote ${current.length} certificates to ${out}\n`);
+}
+
+main(process.argv.slice(2));
