@@ -1,0 +1,129 @@
+/**
+ * Entry point of dist/spire-aws-iid.
+ *
+ * - Started by SPIRE (magic cookie NodeAttestor=NodeAttestor in the environment): argv[2] is
+ *   the side from plugin_args, "server" or "agent". SPIRE uses the same cookie for both sides,
+ *   so the side cannot come from anywhere else.
+ * - Started by a person: argv[2] is an operator command (verify, check-config, demo).
+ *
+ * Static imports stay limited to the go-plugin/SPIRE runtime: the attestors (AWS SDK, pkijs)
+ * and the operator commands are imported on demand, after the handshake line for the plugin.
+ */
+import { basename } from "node:path";
+import { describeError } from "./common/errors";
+import { appProtocolAccepted, hasMagicCookie, missingCookieMessage } from "./goplugin/handshake";
+import { HclogLogger } from "./goplugin/hclog";
+import { guardStdout } from "./goplugin/stdout-guard";
+import { serve } from "./spire/serve";
+
+/** An operator command module: `export async function run(args): Promise<exitCode>`. */
+export interface OperatorCommand {
+  run(args: readonly string[]): Promise<number>;
+}
+
+const demoNotYet: OperatorCommand = {
+  async run(): Promise<number> {
+    process.stdout.write("demo: not yet available in this build (it lands with the agent attestor).\n");
+    return 0;
+  },
+};
+
+/**
+ * Lazily imported so a plugin start never pays for them. Add `verify` and `check-config`
+ * here as `() => import("./cli/verify")` once those modules exist.
+ */
+const COMMANDS: Record<string, () => Promise<OperatorCommand>> = {
+  demo: async () => demoNotYet,
+};
+
+const SIDES = ["server", "agent"] as const;
+type Side = (typeof SIDES)[number];
+
+function isSide(s: string | undefined): s is Side {
+  return s === "server" || s === "agent";
+}
+
+function usage(program: string): string {
+  return [
+    `usage: ${program} server|agent      (started by SPIRE as an external NodeAttestor plugin)`,
+    `       ${program} <command> [args]  (operator commands: ${Object.keys(COMMANDS).join(", ")})`,
+    "",
+  ].join("\n");
+}
+
+async function runPlugin(side: Side, logger: HclogLogger): Promise<void> {
+  process.on("uncaughtException", (err) => {
+    // SPIRE never restarts a dead plugin (every later call fails until SPIRE restarts), so a
+    // stray exception is logged and survived rather than turned into a crash.
+    logger.error("Uncaught exception", { error: describeError(err), stack: err.stack ?? "" });
+  });
+  process.on("unhandledRejection", (reason) => {
+    logger.error("Unhandled promise rejection", { error: describeError(reason) });
+  });
+  try {
+    if (side === "server") {
+      await serve({
+        side,
+        logger,
+        loadFactory: async () => (await import("./server/plugin")).createServerPlugin,
+      });
+    } else {
+      await serve({
+        side,
+        logger,
+        loadFactory: async () => (await import("./agent/plugin")).createAgentPlugin,
+      });
+    }
+  } catch (err) {
+    // Before the handshake: SPIRE reports "plugin exited before we could connect"; the reason
+    // is only here. As an hclog record go-plugin re-logs it at ERROR (raw text would be DEBUG).
+    logger.error(`cannot start the ${side} plugin: ${describeError(err)}`);
+    process.exit(1);
+  }
+  guardStdout(logger);
+  logger.debug("Plugin started", { side, pid: process.pid, node: process.version });
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const program = basename(argv[1] ?? "spire-aws-iid");
+  const arg = argv[2];
+
+  if (hasMagicCookie(env)) {
+    // Started by a go-plugin host: complaints go out as hclog records so SPIRE shows them at
+    // ERROR next to its own "plugin exited before we could connect".
+    const logger = new HclogLogger();
+    if (!isSide(arg)) {
+      logger.error(
+        `unknown plugin side ${JSON.stringify(arg ?? "")}: set plugin_args = ["server"] in server.conf or plugin_args = ["agent"] in agent.conf`,
+      );
+      process.exit(2);
+    }
+    if (!appProtocolAccepted(env)) {
+      logger.error(
+        `the host does not accept plugin protocol version 1 (PLUGIN_PROTOCOL_VERSIONS=${env.PLUGIN_PROTOCOL_VERSIONS ?? ""})`,
+      );
+      process.exit(1);
+    }
+    await runPlugin(arg, logger);
+    return;
+  }
+
+  const loadCommand = arg === undefined ? undefined : COMMANDS[arg];
+  if (loadCommand !== undefined) {
+    const command = await loadCommand();
+    process.exitCode = await command.run(argv.slice(3));
+    return;
+  }
+  if (arg === undefined || isSide(arg)) {
+    // Like a Go plugin run by hand, with a pointer to the operator commands.
+    process.stderr.write(missingCookieMessage(program));
+    process.exit(1);
+  }
+  process.stderr.write(`${program}: unknown command ${JSON.stringify(arg)}\n${usage(program)}`);
+  process.exit(2);
+}
+
+void main(process.argv, process.env).catch((err: unknown) => {
+  process.stderr.write(`spire-aws-iid: ${describeError(err)}\n`);
+  process.exit(1);
+});

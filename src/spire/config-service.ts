@@ -1,0 +1,62 @@
+/**
+ * spire.service.common.config.v1.Config. Configure runs at load and again on SIGUSR1 with
+ * plugin_data_file, possibly concurrently with attestations; a failed reconfigure leaves the
+ * plugin in use with its previous configuration (the implementation keeps it; we never mark
+ * the plugin unconfigured again). Validate comes from `spire-server validate` without any
+ * prior Configure.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import type { Logger } from "../common/logger";
+import {
+  type ConfigServer,
+  type ConfigureRequest,
+  ConfigureResponse,
+  type CoreConfiguration,
+  type ValidateRequest,
+  ValidateResponse,
+} from "../gen/spire/service/common/config/v1/config";
+import type { ConfigurablePlugin, CoreConfig } from "./contracts";
+import { toServiceError } from "./grpc-status";
+import type { PluginRuntime } from "./plugin-runtime";
+
+function coreConfig(core: CoreConfiguration | undefined): CoreConfig {
+  return { trustDomain: core?.trustDomain ?? "" };
+}
+
+export function configService<P extends ConfigurablePlugin>(
+  runtime: PluginRuntime<P>,
+  logger: Logger,
+): ConfigServer {
+  return {
+    configure(
+      call: grpc.ServerUnaryCall<ConfigureRequest, ConfigureResponse>,
+      callback: grpc.sendUnaryData<ConfigureResponse>,
+    ): void {
+      const { coreConfiguration, hclConfiguration } = call.request;
+      runtime
+        .plugin()
+        .then((plugin) => plugin.configure(coreConfig(coreConfiguration), hclConfiguration))
+        .then(
+          () => {
+            runtime.markConfigured();
+            callback(null, ConfigureResponse.create());
+          },
+          (err: unknown) => callback(toServiceError(err, logger, "Configure")),
+        );
+    },
+    validate(
+      call: grpc.ServerUnaryCall<ValidateRequest, ValidateResponse>,
+      callback: grpc.sendUnaryData<ValidateResponse>,
+    ): void {
+      const { coreConfiguration, hclConfiguration } = call.request;
+      runtime
+        .plugin()
+        .then((plugin) => plugin.validate(coreConfig(coreConfiguration), hclConfiguration))
+        .then(
+          (result) =>
+            callback(null, ValidateResponse.create({ valid: result.valid, notes: [...result.notes] })),
+          (err: unknown) => callback(toServiceError(err, logger, "Validate")),
+        );
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * spire.plugin.server.nodeattestor.v1.NodeAttestor/Attest, as SPIRE server drives it
+ * (pkg/server/plugin/nodeattestor/v1.go): it sends the payload, answers each challenge with
+ * a challenge_response, and on agent_attributes stops reading and cancels the call. It never
+ * half-closes, so we finish the call ourselves (OK) right after agent_attributes; a
+ * CANCELLED seen afterwards is normal. One stream carries one attestation.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { Code, internal, invalidArgument, PluginError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type {
+  AttestRequest,
+  AttestResponse,
+  NodeAttestorServer,
+} from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
+import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
+import { toServiceError } from "./grpc-status";
+import { MessageReader } from "./message-reader";
+import type { PluginRuntime } from "./plugin-runtime";
+
+function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
+  const v = metadata.get(key)[0];
+  const s = typeof v === "string" ? v : v === undefined ? undefined : v.toString("utf8");
+  return s === undefined || s === "" ? undefined : s;
+}
+
+/** SPIRE >= 1.13.3 / 1.15.2 forward these with every Attest stream. */
+export function attestMetadata(metadata: grpc.Metadata): AttestMetadata {
+  return {
+    forwardedClientIp: firstValue(metadata, "x-forwarded-client-ip"),
+    untrustedForwardedHost: firstValue(metadata, "x-untrusted-forwarded-host"),
+  };
+}
+
+type AttestCall = grpc.ServerDuplexStream<AttestRequest, AttestResponse>;
+
+function write(call: AttestCall, msg: AttestResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    call.write(msg, (err: Error | null | undefined) => (err ? reject(err) : resolve()));
+  });
+}
+
+export function serverAttestorService(
+  runtime: PluginRuntime<ServerAttestorPlugin>,
+  logger: Logger,
+  shutdownSignal: AbortSignal,
+): NodeAttestorServer {
+  return {
+    attest(call: AttestCall): void {
+      void handleAttest(call, runtime, logger, shutdownSignal);
+    },
+  };
+}
+
+async function handleAttest(
+  call: AttestCall,
+  runtime: PluginRuntime<ServerAttestorPlugin>,
+  logger: Logger,
+  shutdownSignal: AbortSignal,
+): Promise<void> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  call.on("cancelled", abort);
+  call.on("error", () => {});
+  shutdownSignal.addEventListener("abort", abort, { once: true });
+  const signal = controller.signal;
+  const reader = new MessageReader<AttestRequest>(call, signal);
+  try {
+    const plugin = await runtime.configuredPlugin();
+    const first = await reader.next();
+    if (first === undefined) {
+      if (signal.aborted) return;
+      throw invalidArgument("stream closed before the attestation payload");
+    }
+    if (first.request?.$case !== "payload") throw invalidArgument("expected the attestation payload first");
+    if (first.request.value.length === 0) throw invalidArgument("missing attestation payload");
+
+    let challengeInFlight = false;
+    let finished = false;
+    const ctx: AttestRequestContext = {
+      payload: first.request.value,
+      metadata: attestMetadata(call.metadata),
+      signal,
+      challenge: async (data: Uint8Array): Promise<Uint8Array> => {
+        if (finished) throw internal("challenge issued after the attestation finished");
+        if (challengeInFlight) throw internal("a challenge is already in flight on this stream");
+        if (signal.aborted) throw new PluginError(Code.Cancelled, "attestation cancelled");
+        challengeInFlight = true;
+        try {
+          await write(call, { response: { $case: "challenge", value: Buffer.from(data) } });
+          const reply = await reader.next();
+          if (reply === undefined) {
+            if (signal.aborted) throw new PluginError(Code.Cancelled, "attestation cancelled");
+            throw invalidArgument("stream ended before the challenge response");
+          }
+          if (reply.request?.$case !== "challengeResponse") {
+            throw invalidArgument("expected a challenge response");
+          }
+          return reply.request.value;
+        } finally {
+          challengeInFlight = false;
+        }
+      },
+    };
+
+    const attrs = await plugin.attest(ctx);
+    finished = true;
+    if (signal.aborted) return;
+    // SPIRE would answer "plugin response missing agent ID"; say it here, where the bug is.
+    if (attrs.spiffeId === "") throw internal("attestor produced an empty agent ID");
+    await write(call, {
+      response: {
+        $case: "agentAttributes",
+        value: {
+          spiffeId: attrs.spiffeId,
+          selectorValues: [...attrs.selectorValues],
+          canReattest: attrs.canReattest,
+        },
+      },
+    });
+    call.end();
+  } catch (err) {
+    if (signal.aborted) {
+      logger.debug("Attest ended by cancellation", { shutdown: shutdownSignal.aborted });
+      return;
+    }
+    call.emit("error", toServiceError(err, logger, "Attest"));
+  } finally {
+    shutdownSignal.removeEventListener("abort", abort);
+  }
+}
