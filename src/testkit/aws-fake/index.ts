@@ -1,5 +1,25 @@
+export { FakeAutoScaling, type FakeAutoScalingOptions } from "./autoscaling";
 export { CallLog, type CallRecord } from "./call-log";
+export { EC2_RATE_LIMITS, FakeEc2, type FakeEc2Options, isUnfilteredDescribe } from "./ec2";
+export { FakeEks, type FakeEksOptions } from "./eks";
+export {
+  FakeAws,
+  type FakeAwsOptions,
+  type StaticCredentials,
+  startFakeAws,
+  stsCallerDirectory,
+} from "./fake-aws";
 export { type Fault, type FaultMatch, FaultPlan } from "./faults";
+export { FakeIam, type FakeIamOptions } from "./iam";
+export {
+  type AccountFieldMode,
+  type FakeAccount,
+  type FakeAccountState,
+  type FakeAccountStatus,
+  FakeOrganizations,
+  type FakeOrganizationsOptions,
+  ORGANIZATIONS_RATE_LIMITS,
+} from "./organizations";
 export {
   type AwsProtocol,
   FakeAwsError,
@@ -20,11 +40,19 @@ export {
 export { FakeSts, type IssuedCredentials } from "./sts";
 export { TokenBucket } from "./token-bucket";
 export {
-  type AccountFieldMode,
-  type FakeAccount,
-  type FakeAccountState,
-  type FakeAccountStatus,
-  FakeOrganizations,
-  type FakeOrganizationsOptions,
-  ORGANIZATIONS_RATE_LIMITS,
-} from "./organizations";
+  type AutoScalingGroupSpec,
+  AwsWorld,
+  type CallerDirectory,
+  callerAccount,
+  type EksClusterSpec,
+  INSTANCE_STATE_CODES,
+  type InstanceProfileSpec,
+  type InstanceSpec,
+  type InstanceStateName,
+  type NetworkInterfaceSpec,
+  newInstanceId,
+  partitionOfRegion,
+  type SecurityGroupRef,
+  type WorldInstance,
+  type WorldInstanceProfile,
+} from "./world";

@@ -46,6 +46,12 @@ export interface RateLimit {
   actions: readonly string[] | "*";
   capacity: number;
   refillPerSecond: number;
+  /**
+   * Whether this bucket applies to the request (default: always). EC2 charges DescribeInstances
+   * without filters or pagination to a smaller bucket than filtered calls, which only the
+   * request's parameters can tell.
+   */
+  when?: (req: FakeRequest) => boolean;
 }
 
 export interface ServiceFake {
@@ -155,11 +161,24 @@ export class AwsFakeServer {
       (fake.protocol === "json" ? (target?.split(".")[1] ?? "") : (form.get("Action") ?? ""));
     const record = (status: number, outcome: string): void =>
       this.calls.add({ service, action, region, accessKeyId, status, outcome, at: Date.now() });
+    const fakeRequest: FakeRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+      body,
+      form,
+      json,
+      service,
+      action,
+      region,
+      accessKeyId,
+    };
 
     const fault = this.faults.take(service, action);
     if (fault !== undefined && (await this.applyFault(fault, fake.protocol, req, res, record))) return;
 
-    if (!this.withinRateLimit(fake, action, region, accessKeyId)) {
+    if (!this.withinRateLimit(fake, fakeRequest)) {
       const throttled = renderThrottle(fake.protocol);
       record(throttled.status, "throttled");
       send(res, throttled);
@@ -168,19 +187,7 @@ export class AwsFakeServer {
 
     let response: RenderedResponse;
     try {
-      response = await fake.handle({
-        method: req.method ?? "GET",
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body,
-        form,
-        json,
-        service,
-        action,
-        region,
-        accessKeyId,
-      });
+      response = await fake.handle(fakeRequest);
     } catch (err) {
       response =
         err instanceof FakeAwsError
@@ -261,12 +268,14 @@ export class AwsFakeServer {
     }
   }
 
-  private withinRateLimit(fake: ServiceFake, action: string, region: string, accessKeyId: string): boolean {
+  private withinRateLimit(fake: ServiceFake, req: FakeRequest): boolean {
+    const { action, region, accessKeyId } = req;
     const limits = fake.rateLimits ?? [];
     const account = this.options.accountOf?.(accessKeyId) ?? accessKeyId;
     for (let i = 0; i < limits.length; i++) {
       const limit = limits[i]!;
       if (limit.actions !== "*" && !limit.actions.includes(action)) continue;
+      if (limit.when !== undefined && !limit.when(req)) continue;
       const key = `${fake.service}#${i}#${account}#${region}`;
       let bucket = this.buckets.get(key);
       if (bucket === undefined) {
