@@ -1,0 +1,248 @@
+/**
+ * Server side of aws_iam (plugin_args ["server-iam"], SPIRE plugin name "aws_iam").
+ *
+ * attest: hello payload -> 32-byte challenge -> the agent's signed GetCallerIdentity ->
+ * structural checks (verify-request.ts) -> forward to STS (sts-forward.ts) -> principal ->
+ * policy -> agent ID and selectors, can_reattest = true. Each challenge is fresh per
+ * attestation and accepted for exactly one response within CHALLENGE_TTL_MS, so a captured
+ * response is worthless later (the SigV4 signature covers the challenge).
+ */
+import { randomBytes } from "node:crypto";
+import {
+  Code,
+  describeError,
+  failedPrecondition,
+  isPluginError,
+  PluginError,
+  permissionDenied,
+} from "../common/errors";
+import type { Logger } from "../common/logger";
+import type {
+  AgentAttributes,
+  AttestRequestContext,
+  CoreConfig,
+  PluginEnvironment,
+  ServerAttestorPlugin,
+  ServerPluginFactory,
+  ValidateResult,
+} from "../spire/contracts";
+import { decodeIamServerConfig, type IamServerConfig } from "./config";
+import { parseIamConfigText } from "./config-text";
+import {
+  defaultAgentPathSegments,
+  globMatch,
+  type Principal,
+  principalFromIdentity,
+  selectorsFor,
+} from "./principal";
+import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
+import { forwardToSts, type StsForwardTarget, stsForwardTargetFromEnv } from "./sts-forward";
+import { verifySignedRequest } from "./verify-request";
+import { CHALLENGE_BYTES, decodeHello, decodeSignedRequest } from "./wire";
+
+export const IAM_PLUGIN_NAME = "aws_iam";
+/** Teleport's iamJoinRequestTimeout and the issue's "within 1 minute". */
+export const CHALLENGE_TTL_MS = 60_000;
+
+/**
+ * Organization membership, when configured: resolve if the account is a member, throw
+ * PluginError (PermissionDenied / Unavailable) otherwise. See docs/aws-iam.md.
+ */
+export type OrgMembershipCheck = (account: string, signal: AbortSignal) => Promise<void>;
+
+export interface IamServerPluginOptions {
+  /** Where AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL are read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  now?: () => number;
+  challengeTtlMs?: number;
+  stsTimeoutMs?: number;
+  organization?: OrgMembershipCheck;
+}
+
+interface ActiveConfig {
+  trustDomain: string;
+  config: IamServerConfig;
+  endpoints: Map<string, StsEndpoint>;
+  forwardTarget: StsForwardTarget | undefined;
+}
+
+export const createIamServerPlugin: ServerPluginFactory = (env: PluginEnvironment): ServerAttestorPlugin =>
+  new IamServerPlugin(env, {});
+
+/** The factory with test seams (clock, env, timeouts, organization hook). */
+export function createIamServerPluginWith(
+  env: PluginEnvironment,
+  options: IamServerPluginOptions,
+): ServerAttestorPlugin {
+  return new IamServerPlugin(env, options);
+}
+
+class IamServerPlugin implements ServerAttestorPlugin {
+  private active: ActiveConfig | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly env: PluginEnvironment,
+    private readonly options: IamServerPluginOptions,
+  ) {
+    this.log = env.logger.with({ method: IAM_PLUGIN_NAME });
+  }
+
+  async configure(core: CoreConfig, hcl: string): Promise<void> {
+    const next = this.build(core, hcl);
+    if (next.config.logLevel !== undefined) this.env.setLogLevel(next.config.logLevel);
+    if (next.forwardTarget !== undefined) {
+      this.log.warn("forwarding STS requests to the endpoint override, not to the signed STS host", {
+        target: `${next.forwardTarget.protocol}//${next.forwardTarget.hostname}:${next.forwardTarget.port}`,
+      });
+    }
+    this.active = next;
+  }
+
+  async validate(core: CoreConfig, hcl: string): Promise<ValidateResult> {
+    try {
+      const c = this.build(core, hcl).config;
+      const notes = [`partitions: ${c.partitions.join(", ")}`];
+      if (c.serverIdHeaderValue === undefined) {
+        notes.push(
+          "server_id_header_value is not set: a response made for another SPIRE server that trusts the same AWS principals could be replayed here within its minute",
+        );
+      }
+      return { valid: true, notes };
+    } catch (err) {
+      return { valid: false, notes: [describeError(err)] };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.active = undefined;
+  }
+
+  async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
+    const active = this.active;
+    if (active === undefined) throw failedPrecondition("not configured");
+    const metrics = this.env.hostServices.metrics;
+    const started = Date.now();
+    try {
+      const attributes = await this.attestWith(active, ctx);
+      metrics.incrCounter(["aws_iam", "attest"], 1, [{ name: "result", value: "ok" }]);
+      return attributes;
+    } catch (err) {
+      const code = isPluginError(err) ? err.code : Code.Internal;
+      metrics.incrCounter(["aws_iam", "attest"], 1, [{ name: "result", value: String(code) }]);
+      this.log.warn("aws_iam attestation refused", { code, error: describeError(err) });
+      throw err;
+    } finally {
+      metrics.measureSince(["aws_iam", "attest_duration"], started);
+    }
+  }
+
+  private async attestWith(active: ActiveConfig, ctx: AttestRequestContext): Promise<AgentAttributes> {
+    const { config } = active;
+    const hello = decodeHello(ctx.payload);
+    const challenge = randomBytes(CHALLENGE_BYTES);
+    const response = await this.awaitResponse(ctx, challenge);
+    const signed = decodeSignedRequest(response);
+    const now = this.options.now ?? Date.now;
+    const verified = verifySignedRequest(signed, {
+      expectedChallenge: challenge.toString("base64"),
+      serverId: config.serverIdHeaderValue,
+      endpoints: active.endpoints,
+      partitions: config.partitions,
+      nowMs: now(),
+    });
+    const identity = await forwardToSts(
+      verified,
+      active.forwardTarget,
+      ctx.signal,
+      this.options.stsTimeoutMs,
+    );
+    const principal = principalFromIdentity(identity, verified.endpoint.partition);
+    checkPolicy(principal, config);
+    if (this.options.organization !== undefined)
+      await this.options.organization(principal.account, ctx.signal);
+    const spiffeId = `spiffe://${active.trustDomain}/spire/agent/${IAM_PLUGIN_NAME}/${defaultAgentPathSegments(principal).join("/")}`;
+    this.log.info("aws_iam attestation accepted", {
+      account: principal.account,
+      principal_arn: principal.principalArn,
+      sts_host: verified.endpoint.host,
+      hello_region: hello.region,
+      agent_id: spiffeId,
+    });
+    return { spiffeId, selectorValues: selectorsFor(principal), canReattest: true };
+  }
+
+  /** One response, within the challenge's lifetime; a late answer is never checked. */
+  private async awaitResponse(ctx: AttestRequestContext, challenge: Uint8Array): Promise<Uint8Array> {
+    const ttl = this.options.challengeTtlMs ?? CHALLENGE_TTL_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new PluginError(
+              Code.DeadlineExceeded,
+              `no challenge response within ${ttl / 1000} s; the challenge has expired`,
+            ),
+          ),
+        ttl,
+      );
+    });
+    try {
+      return await Promise.race([ctx.challenge(challenge), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private build(core: CoreConfig, hcl: string): ActiveConfig {
+    const config = decodeIamServerConfig(parseIamConfigText(hcl));
+    if (config.agentPathTemplate !== undefined) {
+      throw new PluginError(
+        Code.InvalidArgument,
+        "agent_path_template is not supported by aws_iam in this build; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>",
+      );
+    }
+    if (core.trustDomain === "" || core.trustDomain.includes("/")) {
+      throw new PluginError(Code.InvalidArgument, "core configuration has no valid trust domain");
+    }
+    let forwardTarget: StsForwardTarget | undefined;
+    try {
+      forwardTarget = stsForwardTargetFromEnv(this.options.env ?? process.env);
+    } catch (err) {
+      throw new PluginError(Code.InvalidArgument, describeError(err));
+    }
+    return {
+      trustDomain: core.trustDomain,
+      config,
+      endpoints: knownStsEndpoints(config.partitions),
+      forwardTarget,
+    };
+  }
+}
+
+/** allowed_account_ids and allowed_role_arns both apply when both are set (Teleport's rule AND). */
+export function checkPolicy(p: Principal, config: IamServerConfig): void {
+  if (config.allowedAccountIds.size > 0 && !config.allowedAccountIds.has(p.account)) {
+    throw permissionDenied(`account ${p.account} is not in allowed_account_ids`);
+  }
+  if (p.kind === "user") {
+    if (!config.allowIamUsers) {
+      throw permissionDenied(
+        `caller ${p.principalArn} is an IAM user; set allow_iam_users = true to accept IAM users`,
+      );
+    }
+    if (config.allowedRoleArns.length > 0) {
+      throw permissionDenied(
+        `caller ${p.principalArn} is an IAM user, and allowed_role_arns admits roles only`,
+      );
+    }
+    return;
+  }
+  if (
+    config.allowedRoleArns.length > 0 &&
+    !config.allowedRoleArns.some((pattern) => globMatch(pattern, p.roleArn))
+  ) {
+    throw permissionDenied(`role ${p.roleArn} does not match allowed_role_arns`);
+  }
+}
