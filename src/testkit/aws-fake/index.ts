@@ -38,6 +38,13 @@ export {
   type ServiceFake,
 } from "./server";
 export { FakeSts, type IssuedCredentials } from "./sts";
+export {
+  SIGV4_MAX_SKEW_MS,
+  type SigV4Request,
+  type SigV4Secret,
+  type SigV4VerifyOptions,
+  verifySigV4,
+} from "./sts-sigv4";
 export { TokenBucket } from "./token-bucket";
 export {
   type AutoScalingGroupSpec,

@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { FakeAwsError, type RenderedResponse, xmlEscape, xmlResponse } from "./protocol";
 import type { FakeRequest, ServiceFake } from "./server";
+import { type SigV4Secret, verifySigV4 } from "./sts-sigv4";
 
 const STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/";
 
@@ -26,13 +27,61 @@ export class FakeSts implements ServiceFake {
   readonly deniedRoles = new Set<string>();
   /** When set, issued credentials live this long regardless of DurationSeconds. */
   credentialLifetimeSeconds: number | undefined;
-  private readonly keys = new Map<string, { account: string; arn: string }>();
+  /**
+   * Opt-in: check every request's SigV4 signature against the secrets this fake knows
+   * (static keys declared with a secret, and every credential it issued), as real STS does.
+   * Off by default so that fakes used with placeholder secrets keep working.
+   */
+  verifySignatures = false;
+  /** The fake's clock for signature and expiry checks (tests move it). */
+  now: () => number = () => Date.now();
+  private readonly keys = new Map<string, { account: string; arn: string; secretAccessKey?: string }>();
   private readonly issued = new Map<string, IssuedCredentials>();
 
   /** Declares long-term keys (what the plugin is configured with) and their account. */
-  addStaticCredentials(accessKeyId: string, account: string, userName = "spire-server"): this {
-    this.keys.set(accessKeyId, { account, arn: `arn:aws:iam::${account}:user/${userName}` });
+  addStaticCredentials(
+    accessKeyId: string,
+    account: string,
+    userName = "spire-server",
+    secretAccessKey?: string,
+  ): this {
+    this.keys.set(accessKeyId, {
+      account,
+      arn: `arn:aws:iam::${account}:user/${userName}`,
+      ...(secretAccessKey === undefined ? {} : { secretAccessKey }),
+    });
     return this;
+  }
+
+  /** Issues role credentials directly, as if some trusted principal had called AssumeRole. */
+  issueRoleCredentials(roleArn: string, sessionName: string, lifetimeSeconds = 3600): IssuedCredentials {
+    const match = ROLE_ARN.exec(roleArn);
+    if (match === null) throw new Error(`${roleArn} is not a role ARN`);
+    const creds: IssuedCredentials = {
+      accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
+      secretAccessKey: randomBytes(20).toString("base64"),
+      sessionToken: randomBytes(32).toString("base64"),
+      roleArn,
+      account: match[2]!,
+      sessionName,
+      expiration: new Date(this.now() + lifetimeSeconds * 1000),
+    };
+    this.issued.set(creds.accessKeyId, creds);
+    return creds;
+  }
+
+  /** What the SigV4 verifier needs to know about a key; undefined when unknown or secretless. */
+  signingSecret(accessKeyId: string): SigV4Secret | undefined {
+    const issued = this.issued.get(accessKeyId);
+    if (issued !== undefined) {
+      return {
+        secretAccessKey: issued.secretAccessKey,
+        sessionToken: issued.sessionToken,
+        expiration: issued.expiration,
+      };
+    }
+    const secret = this.keys.get(accessKeyId)?.secretAccessKey;
+    return secret === undefined ? undefined : { secretAccessKey: secret };
   }
 
   accountOf(accessKeyId: string): string | undefined {
@@ -45,6 +94,9 @@ export class FakeSts implements ServiceFake {
   }
 
   handle(req: FakeRequest): RenderedResponse {
+    if (this.verifySignatures) {
+      verifySigV4(req, { service: "sts", lookup: (id) => this.signingSecret(id), nowMs: this.now() });
+    }
     const caller = this.keys.get(req.accessKeyId) ?? this.issued.get(req.accessKeyId);
     if (caller === undefined) {
       throw new FakeAwsError(
@@ -79,10 +131,7 @@ export class FakeSts implements ServiceFake {
   private assumeRole(req: FakeRequest): RenderedResponse {
     const roleArn = req.form.get("RoleArn") ?? "";
     const sessionName = req.form.get("RoleSessionName") ?? "";
-    const match =
-      /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-eusc):iam::(\d{12}):role\/(?:[\w+=,.@/-]+\/)?([\w+=,.@-]+)$/.exec(
-        roleArn,
-      );
+    const match = ROLE_ARN.exec(roleArn);
     if (match === null) throw new FakeAwsError(400, "ValidationError", `${roleArn} is invalid`);
     if (sessionName === "") throw new FakeAwsError(400, "ValidationError", "RoleSessionName is required");
     if (this.deniedRoles.has(roleArn)) {
@@ -110,6 +159,9 @@ export class FakeSts implements ServiceFake {
     );
   }
 }
+
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-eusc):iam::(\d{12}):role\/(?:[\w+=,.@/-]+\/)?([\w+=,.@-]+)$/;
 
 function roleName(roleArn: string): string {
   return roleArn.slice(roleArn.lastIndexOf("/") + 1);
