@@ -43,6 +43,8 @@ export class AccountSourceError extends Error {
 export interface AccountSource {
   /** Human-readable origin for log lines ("role arn:…", "file /etc/…"). */
   readonly description: string;
+  /** The role ARN or file path, to avoid repeating it in messages that already name it. */
+  readonly identity: string;
   listAccounts(): Promise<AccountListing>;
   /**
    * Whether describeAccount exists. The file has no such thing; a role that lacks
@@ -58,9 +60,11 @@ export interface AccountSource {
 export class FileAccountSource implements AccountSource {
   readonly canDescribe = false;
   readonly description: string;
+  readonly identity: string;
 
   constructor(private readonly path: string) {
     this.description = `file ${path}`;
+    this.identity = path;
   }
 
   async listAccounts(): Promise<AccountListing> {

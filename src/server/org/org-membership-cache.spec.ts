@@ -308,7 +308,7 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
     await cache.check("200000000002");
     const exhausted = await cache.check("200000000003");
     expect(exhausted).toMatchObject({ member: false, reason: "miss-budget-exhausted" });
-    expect(exhausted.member === false && exhausted.message).toContain("miss budget is exhausted");
+    expect(exhausted.member === false && exhausted.message).toContain("miss budget exhausted");
     expect(calls("DescribeAccount")).toBe(2);
     expect(metrics.count("aws_iid.org.miss_budget_exhausted")).toBe(1);
     expect(logger.lines.filter((l) => l.message.includes("budget exhausted"))).toHaveLength(1);

@@ -162,7 +162,7 @@ export class OrgMembershipCache {
     this.source = source ?? buildSource(options);
     this.scope =
       options.mode === "api"
-        ? `organization of management account ${options.managementAccountId}`
+        ? `the organization of management account ${options.managementAccountId}`
         : `account list file ${options.path}`;
     this.logger = (options.logger ?? silentLogger).with({ subsystem: "org_membership" });
     this.relistOnMiss = !this.source.canDescribe;
@@ -357,7 +357,7 @@ export class OrgMembershipCache {
         }
         this.countMiss("error");
         throw unavailable(
-          `could not confirm membership of aws account ${accountId} in the ${this.scope}: ${error.message}`,
+          `could not confirm membership of aws account ${accountId} in ${this.scope}: ${error.message}`,
           error,
         );
       }
@@ -412,7 +412,7 @@ export class OrgMembershipCache {
       const error = toSourceError(err);
       this.countMiss("error");
       throw unavailable(
-        `could not confirm membership of aws account ${accountId} in the ${this.scope}: ${error.message}`,
+        `could not confirm membership of aws account ${accountId} in ${this.scope}: ${error.message}`,
         error,
       );
     }
@@ -447,9 +447,9 @@ export class OrgMembershipCache {
       accountId,
       reason: "miss-budget-exhausted",
       message:
-        `aws account ${accountId} is not in the cached account list of the ${this.scope} and the ` +
-        `miss budget is exhausted (${this.missRetries} lookups per ${formatMs(this.ttlMs)} window, ` +
-        `resets in ${formatMs(resetInMs)}); it is re-checked after that`,
+        `aws account ${accountId}: miss budget exhausted (${this.missRetries} lookups of unlisted accounts ` +
+        `per ${formatMs(this.ttlMs)} window, next window in ${formatMs(resetInMs)}); the account is not in ` +
+        `the cached account list of ${this.scope} and was not looked up`,
     };
   }
 
@@ -458,7 +458,7 @@ export class OrgMembershipCache {
       member: false,
       accountId,
       reason: "not-in-organization",
-      message: `aws account ${accountId} is not in organization (${this.scope})`,
+      message: `aws account ${accountId} is not in organization: not listed in ${this.scope}`,
     };
   }
 
@@ -468,7 +468,7 @@ export class OrgMembershipCache {
       accountId,
       reason: "not-active",
       state,
-      message: `aws account ${accountId} is not ACTIVE (state: ${state}) in the ${this.scope}`,
+      message: `aws account ${accountId} is not ACTIVE (state: ${state}) in ${this.scope}`,
     };
   }
 
@@ -505,9 +505,10 @@ export class OrgMembershipCache {
     if (isPluginError(err)) return err;
     const error = err === undefined ? undefined : toSourceError(err);
     const retryIn = this.failure === undefined ? 0 : Math.max(0, this.failure.nextAttemptAt - this.now());
+    const detail = error?.message ?? "not loaded";
+    const origin = detail.includes(this.source.identity) ? "" : ` (${this.source.description})`;
     return unavailable(
-      `organization account list unavailable (${this.source.description}): ` +
-        `${error?.message ?? "not loaded"}; next attempt in ${formatMs(retryIn)}`,
+      `organization account list unavailable${origin}: ${detail}; next attempt in ${formatMs(retryIn)}`,
       error,
     );
   }

@@ -54,6 +54,7 @@ export class OrganizationsAccountSource implements AccountSource {
   canDescribe = true;
   readonly description: string;
   readonly roleArn: string;
+  readonly identity: string;
   private clients: Promise<Clients> | undefined;
   private credentials: AwsCredentialIdentity | undefined;
   private credentialsInFlight: Promise<AwsCredentialIdentity> | undefined;
@@ -63,6 +64,7 @@ export class OrganizationsAccountSource implements AccountSource {
   constructor(private readonly options: OrganizationsSourceOptions) {
     this.roleArn = `arn:${options.partition}:iam::${options.managementAccountId}:role/${options.roleName}`;
     this.description = `role ${this.roleArn} (${options.region})`;
+    this.identity = this.roleArn;
     this.pacer =
       options.listPacing === undefined
         ? undefined

@@ -1,0 +1,109 @@
+import {
+  DescribeAccountCommand,
+  ListAccountsCommand,
+  OrganizationsClient,
+  paginateListAccounts,
+} from "@aws-sdk/client-organizations";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeOrganizations } from "./organizations";
+import { AwsFakeServer } from "./server";
+import { FakeSts } from "./sts";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const MGMT = "999999999999";
+const mgmtKeys = { accessKeyId: "AKIDMGMT", secretAccessKey: "x" };
+const memberKeys = { accessKeyId: "AKIDMEMBER", secretAccessKey: "x" };
+const outsiderKeys = { accessKeyId: "AKIDOUTSIDER", secretAccessKey: "x" };
+
+describe("FakeOrganizations with the real SDK", () => {
+  let server: AwsFakeServer;
+  let org: FakeOrganizations;
+  const clients: OrganizationsClient[] = [];
+  const client = (credentials: typeof mgmtKeys): OrganizationsClient => {
+    const c = new OrganizationsClient({
+      region: "us-east-1",
+      endpoint: server.url,
+      credentials,
+      maxAttempts: 1,
+    });
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    const sts = new FakeSts()
+      .addStaticCredentials(mgmtKeys.accessKeyId, MGMT)
+      .addStaticCredentials(memberKeys.accessKeyId, "100000000000")
+      .addStaticCredentials(outsiderKeys.accessKeyId, "888888888888");
+    server = await AwsFakeServer.start({ accountOf: (k) => sts.accountOf(k) });
+    org = new FakeOrganizations({ managementAccountId: MGMT, accountOf: (k) => sts.accountOf(k) });
+    server.register(sts).register(org);
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await server.close();
+  });
+
+  it("pages 50,000 accounts by 20 with NextToken", async () => {
+    // Without the token bucket: 2,500 pages would take 5 minutes at AWS's 8 req/s.
+    const unlimited = new FakeOrganizations({
+      managementAccountId: MGMT,
+      accountOf: () => MGMT,
+      rateLimited: false,
+    });
+    unlimited.addAccountRange(100_000_000_000, 49_999);
+    server.register(unlimited);
+    let pages = 0;
+    const ids = new Set<string>();
+    for await (const page of paginateListAccounts({ client: client(mgmtKeys) }, {})) {
+      pages++;
+      expect(page.Accounts!.length).toBeLessThanOrEqual(20);
+      for (const a of page.Accounts ?? []) ids.add(a.Id!);
+    }
+    expect(pages).toBe(2_500);
+    expect(ids.size).toBe(50_000);
+  });
+
+  it("refuses MaxResults above 20", async () => {
+    await expect(client(mgmtKeys).send(new ListAccountsCommand({ MaxResults: 21 }))).rejects.toMatchObject({
+      name: "InvalidInputException",
+    });
+  });
+
+  it("returns State, and the legacy Status only when asked to", async () => {
+    org.addAccount("100000000000", "SUSPENDED");
+    let out = await client(mgmtKeys).send(new DescribeAccountCommand({ AccountId: "100000000000" }));
+    expect(out.Account).toMatchObject({ Id: "100000000000", State: "SUSPENDED" });
+    expect(out.Account?.Status).toBeUndefined();
+    org.fields = "status";
+    out = await client(mgmtKeys).send(new DescribeAccountCommand({ AccountId: "100000000000" }));
+    expect(out.Account?.State).toBeUndefined();
+    expect(out.Account?.Status).toBe("SUSPENDED");
+  });
+
+  it("answers the errors the SDK models", async () => {
+    org.addAccount("100000000000");
+    await expect(
+      client(mgmtKeys).send(new DescribeAccountCommand({ AccountId: "123123123123" })),
+    ).rejects.toMatchObject({ name: "AccountNotFoundException" });
+    await expect(client(memberKeys).send(new ListAccountsCommand({}))).rejects.toMatchObject({
+      name: "AccessDeniedException",
+    });
+    await expect(client(outsiderKeys).send(new ListAccountsCommand({}))).rejects.toMatchObject({
+      name: "AWSOrganizationsNotInUseException",
+    });
+  });
+
+  it("throttles ListAccounts like AWS: a burst of 12 per account", async () => {
+    const c = client(mgmtKeys);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => c.send(new ListAccountsCommand({}))),
+    );
+    const throttled = results.filter((r) => r.status === "rejected");
+    // 12 burst, plus whatever refilled (8/s) while the requests were in flight.
+    expect(results.length - throttled.length).toBeGreaterThanOrEqual(12);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(throttled[0]).toMatchObject({ reason: { name: "TooManyRequestsException" } });
+  });
+});
