@@ -1,0 +1,3 @@
+"tokens" = ["a"]
+
+"challenge" = false

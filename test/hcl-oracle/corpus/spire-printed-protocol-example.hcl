@@ -1,0 +1,10 @@
+# note
+tokens = ["a", "b"]
+
+challenge = true
+
+tofu = true
+
+nested {
+  a = 1
+}
