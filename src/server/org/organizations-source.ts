@@ -170,16 +170,18 @@ export class OrganizationsAccountSource implements AccountSource {
       region: this.options.region,
       maxAttempts,
       requestHandler: handler(),
-      credentials: async () => {
-        if (this.credentials === undefined) throw new Error("role credentials not loaded");
-        return this.credentials;
-      },
+      // Our own provider, so the SDK's refresh and ours are the same AssumeRole (single flight).
+      credentials: () =>
+        this.roleCredentials({ sts, stsModule }, AbortSignal.timeout(this.options.callTimeoutMs)),
       ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint }),
     });
     return { organizations, sts, org, stsModule };
   }
 
-  private async roleCredentials(c: Clients, signal: AbortSignal): Promise<AwsCredentialIdentity> {
+  private async roleCredentials(
+    c: Pick<Clients, "sts" | "stsModule">,
+    signal: AbortSignal,
+  ): Promise<AwsCredentialIdentity> {
     const current = this.credentials;
     if (current !== undefined && !expiresSoon(current)) return current;
     // One AssumeRole however many callers need credentials at once.
@@ -189,7 +191,10 @@ export class OrganizationsAccountSource implements AccountSource {
     return await this.credentialsInFlight;
   }
 
-  private async assumeRole(c: Clients, signal: AbortSignal): Promise<AwsCredentialIdentity> {
+  private async assumeRole(
+    c: Pick<Clients, "sts" | "stsModule">,
+    signal: AbortSignal,
+  ): Promise<AwsCredentialIdentity> {
     try {
       const out = await c.sts.send(
         new c.stsModule.AssumeRoleCommand({
