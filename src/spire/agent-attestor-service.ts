@@ -5,7 +5,7 @@
  * server is done the agent cancels the call (no half-close), which ends ours quietly.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { internal } from "../common/errors";
+import { Code, internal, PluginError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type {
   Challenge,
@@ -13,9 +13,11 @@ import type {
   PayloadOrChallengeResponse,
 } from "../gen/spire/plugin/agent/nodeattestor/v1/nodeattestor";
 import type { AgentAttestorPlugin } from "./contracts";
-import { toServiceError } from "./grpc-status";
+import { statusFor, toServiceError } from "./grpc-status";
 import { MessageReader } from "./message-reader";
 import type { PluginRuntime } from "./plugin-runtime";
+
+const cancelled = (): PluginError => new PluginError(Code.Cancelled, "attestation cancelled");
 
 type AidCall = grpc.ServerDuplexStream<Challenge, PayloadOrChallengeResponse>;
 
@@ -53,24 +55,30 @@ async function handleAidAttestation(
   try {
     const plugin = await runtime.configuredPlugin();
     const payload = await plugin.payload(signal);
-    if (signal.aborted) return;
+    if (signal.aborted) throw cancelled();
     // SPIRE would say "plugin response missing attestation payload".
     if (payload.length === 0) throw internal("attestor produced an empty payload");
     await write(call, { data: { $case: "payload", value: Buffer.from(payload) } });
     for (;;) {
       const msg = await reader.next();
       if (msg === undefined) {
-        if (!signal.aborted) call.end();
+        if (signal.aborted) throw cancelled();
+        call.end();
         return;
       }
       const response = await plugin.respondToChallenge(msg.challenge, signal);
-      if (signal.aborted) return;
+      if (signal.aborted) throw cancelled();
       if (response.length === 0) throw internal("attestor produced an empty challenge response");
       await write(call, { data: { $case: "challengeResponse", value: Buffer.from(response) } });
     }
   } catch (err) {
     if (signal.aborted) {
-      logger.debug("AidAttestation ended by cancellation", { shutdown: shutdownSignal.aborted });
+      // Our own shutdown (not SPIRE's cancel): tell the caller so it can retry elsewhere.
+      if (shutdownSignal.aborted && !call.cancelled) {
+        call.emit("error", statusFor(Code.Unavailable, "plugin is shutting down"));
+        return;
+      }
+      logger.debug("AidAttestation ended by cancellation");
       return;
     }
     call.emit("error", toServiceError(err, logger, "AidAttestation"));

@@ -14,7 +14,7 @@ import type {
   NodeAttestorServer,
 } from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
 import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
-import { toServiceError } from "./grpc-status";
+import { statusFor, toServiceError } from "./grpc-status";
 import { MessageReader } from "./message-reader";
 import type { PluginRuntime } from "./plugin-runtime";
 
@@ -31,6 +31,8 @@ export function attestMetadata(metadata: grpc.Metadata): AttestMetadata {
     untrustedForwardedHost: firstValue(metadata, "x-untrusted-forwarded-host"),
   };
 }
+
+const cancelled = (): PluginError => new PluginError(Code.Cancelled, "attestation cancelled");
 
 type AttestCall = grpc.ServerDuplexStream<AttestRequest, AttestResponse>;
 
@@ -69,7 +71,7 @@ async function handleAttest(
     const plugin = await runtime.configuredPlugin();
     const first = await reader.next();
     if (first === undefined) {
-      if (signal.aborted) return;
+      if (signal.aborted) throw cancelled();
       throw invalidArgument("stream closed before the attestation payload");
     }
     if (first.request?.$case !== "payload") throw invalidArgument("expected the attestation payload first");
@@ -84,13 +86,13 @@ async function handleAttest(
       challenge: async (data: Uint8Array): Promise<Uint8Array> => {
         if (finished) throw internal("challenge issued after the attestation finished");
         if (challengeInFlight) throw internal("a challenge is already in flight on this stream");
-        if (signal.aborted) throw new PluginError(Code.Cancelled, "attestation cancelled");
+        if (signal.aborted) throw cancelled();
         challengeInFlight = true;
         try {
           await write(call, { response: { $case: "challenge", value: Buffer.from(data) } });
           const reply = await reader.next();
           if (reply === undefined) {
-            if (signal.aborted) throw new PluginError(Code.Cancelled, "attestation cancelled");
+            if (signal.aborted) throw cancelled();
             throw invalidArgument("stream ended before the challenge response");
           }
           if (reply.request?.$case !== "challengeResponse") {
@@ -105,7 +107,7 @@ async function handleAttest(
 
     const attrs = await plugin.attest(ctx);
     finished = true;
-    if (signal.aborted) return;
+    if (signal.aborted) throw cancelled();
     // SPIRE would answer "plugin response missing agent ID"; say it here, where the bug is.
     if (attrs.spiffeId === "") throw internal("attestor produced an empty agent ID");
     await write(call, {
@@ -121,7 +123,12 @@ async function handleAttest(
     call.end();
   } catch (err) {
     if (signal.aborted) {
-      logger.debug("Attest ended by cancellation", { shutdown: shutdownSignal.aborted });
+      // Our own shutdown (not SPIRE's cancel): tell the caller so it can retry elsewhere.
+      if (shutdownSignal.aborted && !call.cancelled) {
+        call.emit("error", statusFor(Code.Unavailable, "plugin is shutting down"));
+        return;
+      }
+      logger.debug("Attest ended by cancellation");
       return;
     }
     call.emit("error", toServiceError(err, logger, "Attest"));
