@@ -1,0 +1,216 @@
+/**
+ * Credentials for the plugin's AWS calls.
+ *
+ * Base credentials: the static `access_key_id`/`secret_access_key`, else the SDK's default
+ * Node chain (env, shared config/profiles, web identity/IRSA, ECS, instance role), created
+ * once and loaded lazily.
+ *
+ * `assume_role`: every call for a node in account A uses `sts:AssumeRole` on
+ * `arn:<partition>:iam::A:role/<assume_role>` with the base credentials, even for the
+ * server's own account (SPIRE #2387). We run AssumeRole ourselves instead of
+ * fromTemporaryCredentials so that we control caching (one session per account, shared by
+ * every client of that account; AWS asks callers to cache because STS limits cannot be
+ * raised), single flight, refresh before expiry, the timeout, and above all the error: a role
+ * the node's account does not let us assume is a definitive rejection (PermissionDenied
+ * naming the role and account), while throttling or an STS outage is Unavailable.
+ */
+
+import type { AssumeRoleCommandOutput, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
+import { permissionDenied, unavailable } from "../common/errors";
+import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
+import { awsErrorCode, classifyAwsError, failureKind } from "./errors";
+import { type Partition, roleArn } from "./partition";
+import { loadCredentialProviders, loadSts } from "./sdk";
+
+export type CredentialProvider = AwsCredentialIdentityProvider;
+
+export interface StaticKeys {
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export function baseCredentialProvider(keys: StaticKeys): CredentialProvider {
+  if (keys.accessKeyId && keys.secretAccessKey) {
+    const identity: AwsCredentialIdentity = {
+      accessKeyId: keys.accessKeyId,
+      secretAccessKey: keys.secretAccessKey,
+    };
+    return async () => identity;
+  }
+  let chain: CredentialProvider | undefined;
+  return async (props) => {
+    if (chain === undefined) {
+      const { fromNodeProviderChain } = await loadCredentialProviders();
+      chain = fromNodeProviderChain();
+    }
+    return chain(props);
+  };
+}
+
+export function describePrincipal(
+  keys: StaticKeys,
+  assumeRole: string | undefined,
+  account?: string,
+  partition?: Partition,
+): string {
+  if (assumeRole !== undefined && account !== undefined && partition !== undefined) {
+    return `role ${roleArn(partition, account, assumeRole)}`;
+  }
+  return keys.accessKeyId ? "the configured access_key_id" : "the credentials of the AWS SDK default chain";
+}
+
+interface CachedSession {
+  identity: AwsCredentialIdentity;
+  refreshAt: number;
+}
+
+export interface AssumeRoleOptions {
+  base: CredentialProvider;
+  partition: Partition;
+  roleName: string;
+  /** Builds the STS client config for a region (shared handler, retries, optional endpoint). */
+  stsConfig(region: string): Promise<STSClientConfig>;
+  timeoutMs: number;
+  /** Requested session length; 900 s is the minimum every role accepts. */
+  durationSeconds?: number;
+  sessionName?: string;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+/** Refresh when less than this much lifetime is left: 5 min, like the SDK, or half of a short session. */
+function refreshMarginMs(lifetimeMs: number): number {
+  return Math.min(300_000, lifetimeMs / 2);
+}
+
+export class AssumedRoleCredentials {
+  private readonly sessions = new Map<string, CachedSession>();
+  private readonly inFlight = new Map<string, Promise<AwsCredentialIdentity>>();
+  private readonly stsClients = new Map<string, STSClient>();
+  private static readonly MAX_SESSIONS = 1024;
+
+  constructor(private readonly options: AssumeRoleOptions) {}
+
+  roleArn(account: string): string {
+    return roleArn(this.options.partition, account, this.options.roleName);
+  }
+
+  /** A provider for SDK clients acting in `account`; STS is called in `region`. */
+  provider(account: string, region: string): CredentialProvider {
+    return () => this.credentialsFor(account, region);
+  }
+
+  async credentialsFor(account: string, region: string): Promise<AwsCredentialIdentity> {
+    const now = this.now();
+    const cached = this.sessions.get(account);
+    if (cached !== undefined && now < cached.refreshAt) return cached.identity;
+    const pending = this.inFlight.get(account);
+    if (pending !== undefined) return pending;
+    const started = this.assume(account, region).finally(() => this.inFlight.delete(account));
+    this.inFlight.set(account, started);
+    return started;
+  }
+
+  close(): void {
+    for (const client of this.stsClients.values()) client.destroy();
+    this.stsClients.clear();
+    this.sessions.clear();
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  private async stsClient(region: string): Promise<STSClient> {
+    let client = this.stsClients.get(region);
+    if (client === undefined) {
+      const { STSClient } = await loadSts();
+      client = new STSClient({ ...(await this.options.stsConfig(region)), credentials: this.options.base });
+      this.stsClients.set(region, client);
+    }
+    return client;
+  }
+
+  private async assume(account: string, region: string): Promise<AwsCredentialIdentity> {
+    const arn = this.roleArn(account);
+    const { AssumeRoleCommand } = await loadSts();
+    const client = await this.stsClient(region);
+    const started = this.now();
+    const labels = [{ name: "api", value: "AssumeRole" }];
+    let out: AssumeRoleCommandOutput;
+    try {
+      out = await client.send(
+        new AssumeRoleCommand({
+          RoleArn: arn,
+          RoleSessionName: this.options.sessionName ?? "spire-server-aws-iid",
+          DurationSeconds: this.options.durationSeconds ?? 900,
+        }),
+        { abortSignal: AbortSignal.timeout(this.options.timeoutMs) },
+      );
+    } catch (err) {
+      const kind = failureKind(err);
+      this.options.metrics.incrCounter(["aws", "call"], 1, [...labels, { name: "outcome", value: kind }]);
+      const code = awsErrorCode(err);
+      this.options.logger.debug("AWS call failed", {
+        api: "AssumeRole",
+        account,
+        region,
+        role_arn: arn,
+        code,
+      });
+      // The base credentials may not assume this role: the node's account has not granted the
+      // server access (or the role does not exist). Nothing will change by retrying.
+      if (kind === "access-denied") {
+        throw permissionDenied(
+          `cannot assume role ${arn} in account ${account} (${code}): the node's account must have a role named "${this.options.roleName}" that trusts the SPIRE server's credentials with sts:AssumeRole`,
+          err,
+        );
+      }
+      throw classifyAwsError(err, {
+        api: "AssumeRole",
+        permission: "sts:AssumeRole",
+        account,
+        region,
+        principal: "the server's base credentials",
+        timeoutMs: this.options.timeoutMs,
+      });
+    }
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !(c.Expiration instanceof Date)) {
+      this.options.metrics.incrCounter(["aws", "call"], 1, [
+        ...labels,
+        { name: "outcome", value: "malformed" },
+      ]);
+      throw unavailable(
+        `malformed AssumeRole response for role ${arn} in account ${account}: credentials missing`,
+      );
+    }
+    this.options.metrics.incrCounter(["aws", "call"], 1, [...labels, { name: "outcome", value: "ok" }]);
+    const identity: AwsCredentialIdentity = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    };
+    const expiresAt = c.Expiration.getTime();
+    const now = this.now();
+    this.sessions.delete(account);
+    this.sessions.set(account, { identity, refreshAt: expiresAt - refreshMarginMs(expiresAt - now) });
+    while (this.sessions.size > AssumedRoleCredentials.MAX_SESSIONS) {
+      const oldest = this.sessions.keys().next();
+      if (oldest.done === true) break;
+      this.sessions.delete(oldest.value);
+    }
+    this.options.logger.debug("assumed role", {
+      account,
+      region,
+      role_arn: arn,
+      expires: c.Expiration.toISOString(),
+      ms: now - started,
+    });
+    return identity;
+  }
+}
