@@ -48,7 +48,7 @@ interface Shape {
   keyKind: "issued" | "random";
   region: string;
   service: string;
-  signed: string[];
+  signed: readonly string[];
   signature: string;
   token: "right" | "wrong" | "absent";
   extra: Array<[string, string]>;
