@@ -119,7 +119,8 @@ function render(text: string, root: readonly TemplateNode[], data: AgentPathTemp
       ["PluginName", AWS_IID_PLUGIN_NAME],
       // SPIRE declares TrustDomain but never fills it.
       ["TrustDomain", ""],
-      ["Tags", new GoMap("tags", new Map<string, GoValue>(data.tags))],
+      // Shared, not copied: no function can write to a tags map (sprig's set/unset take a dict).
+      ["Tags", new GoMap("tags", data.tags instanceof Map ? data.tags : new Map(data.tags))],
     ]),
   );
   try {
