@@ -363,7 +363,11 @@ class JsonParser {
       case TokenType.EOF:
         return EOF_SIGNAL;
     }
-    return jsonError(t.pos, `Expected object value, got unknown token: ${describeJsonToken(t)}`);
+    return new HclError(
+      t.pos,
+      `Expected object value, got unknown token: ${tokenTypeName[t.type]}`,
+      `Expected object value, got unknown token: ${describeJsonToken(t)}`,
+    );
   }
 
   private objectType(): Result<ObjectNode> {

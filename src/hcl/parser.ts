@@ -20,7 +20,7 @@ import {
   tokenTypeName,
   type ValueNode,
 } from "./ast";
-import { GoPanic, HclError } from "./errors";
+import { formatPos, GoPanic, HclError } from "./errors";
 import { parseJson } from "./json";
 import { HclScanner } from "./scanner";
 import { decodeGoString, decodeRune, encodeUtf8, isUnicodeSpace } from "./utf8";
@@ -223,7 +223,13 @@ class HclParser {
       case TokenType.EOF:
         return EOF_SIGNAL;
     }
-    return new HclError(t.pos, `Unknown token: ${describeToken(t)}`);
+    // Go's text echoes the token, which may be part of an unquoted secret: keep it for the
+    // differential tests only.
+    return new HclError(
+      t.pos,
+      `Unknown token: ${tokenTypeName[t.type]} where a value was expected`,
+      `At ${formatPos(t.pos)}: Unknown token: ${describeToken(t)}`,
+    );
   }
 
   private objectType(): Result<ObjectNode> {
@@ -311,7 +317,7 @@ class HclParser {
 }
 
 function wrapError(pos: Pos, what: string, inner: HclError): HclError {
-  return new HclError(pos, `${what}: ${inner.goMessage}`);
+  return new HclError(pos, `${what}: ${inner.message}`, `At ${formatPos(pos)}: ${what}: ${inner.goMessage}`);
 }
 
 /** Go's lexMode: JSON when the first non-space rune is "{". */
