@@ -255,7 +255,7 @@ class TypedDecoder {
         continue;
       }
       const val = item.val!;
-      const pos = nodePos(val);
+      const pos = goValuePos(val);
       switch (spec.type) {
         case "string": {
           // Messages never echo a string value, so secrets stay out of them.
@@ -392,7 +392,11 @@ class TypedDecoder {
     }
     const what =
       val.kind === "item" || val.kind === "objectList" || val.kind === "key" ? "a block" : describeNode(val);
-    this.problem(path, nodePos(val), `expected a string, got ${what}`);
+    this.problem(
+      path,
+      val.kind === "object" ? goValuePos(val) : nodePos(val),
+      `expected a string, got ${what}`,
+    );
     return undefined;
   }
 
@@ -431,6 +435,15 @@ class TypedDecoder {
     }
     return { text, nanos: ns, ms: nanosToMillis(ns) };
   }
+}
+
+/**
+ * Where Go reports a wrongly typed value: decodeStruct turns a `{ ... }` value into its item
+ * list first, so the error points at the first key inside the braces.
+ */
+function goValuePos(val: ValueNode): Pos {
+  if (val.kind === "object" && val.list.items.length > 0) return nodePos(val.list);
+  return nodePos(val);
 }
 
 function initial(spec: FieldSpec): unknown {
