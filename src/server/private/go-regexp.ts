@@ -13,9 +13,17 @@
  * `vm` timeout, which interrupts a runaway regular expression.
  */
 import vm from "node:vm";
+import { goQuote } from "./go-values";
 
 export class GoRegexpError extends Error {
   override readonly name = "GoRegexpError";
+  constructor(
+    message: string,
+    /** The message without regexp.Compile's prefix (what regexp.MatchString returns). */
+    readonly bare: string = message,
+  ) {
+    super(message);
+  }
 }
 
 export interface GoRegexp {
@@ -67,6 +75,7 @@ export function translateGoRegexp(expr: string): { source: string; flags: string
   // What the next quantifier would apply to: RE2 rejects "*" at the start and "a**".
   let state: "none" | "atom" | "quant" = "none";
   let lazy = false;
+  let depth = 0;
   while (i < expr.length) {
     const c = expr[i] ?? "";
     if (c === "\\") {
@@ -83,7 +92,12 @@ export function translateGoRegexp(expr: string): { source: string; flags: string
       state = "atom";
       continue;
     }
+    if (c === ")") {
+      if (depth === 0) syntaxError("unexpected )", expr);
+      depth--;
+    }
     if (c === "(") {
+      depth++;
       state = "none";
       if (expr[i + 1] === "?") {
         const rest = expr.slice(i + 2);
@@ -158,6 +172,7 @@ export function translateGoRegexp(expr: string): { source: string; flags: string
     out += c;
     i++;
   }
+  if (depth > 0) syntaxError("missing closing )", expr);
   try {
     new RegExp(out, `${flags}g`);
   } catch (err) {
@@ -272,6 +287,13 @@ function translateClass(expr: string, start: number): [string, number] {
   }
 }
 
+/** regexp.Compile's error uses strconv.Quote, which backquotes when it can (CanBackquote). */
+function goQuoteForCompile(expr: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: CanBackquote refuses control characters.
+  if (!/[`\x00-\x08\x0a-\x1f\x7f\ufeff]/.test(expr)) return `\`${expr}\``;
+  return goQuote(expr);
+}
+
 const cache = new Map<string, GoRegexp>();
 const CACHE_LIMIT = 256;
 
@@ -283,7 +305,8 @@ export function compileGoRegexp(expr: string): GoRegexp {
   try {
     translated = translateGoRegexp(expr);
   } catch (err) {
-    throw new GoRegexpError(`regexp: Compile(${JSON.stringify(expr)}): ${(err as Error).message}`);
+    const bare = (err as Error).message;
+    throw new GoRegexpError(`regexp: Compile(${goQuoteForCompile(expr)}): ${bare}`, bare);
   }
   const compiled: GoRegexp = { expr, re: new RegExp(translated.source, `${translated.flags}g`) };
   if (cache.size >= CACHE_LIMIT) cache.clear();

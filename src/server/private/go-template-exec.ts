@@ -287,6 +287,8 @@ class Executor {
     args: readonly ArgNode[],
     final: Final,
   ): GoValue {
+    // Go reports function errors at the whole command ("at <regexFind "a**" "x">").
+    const cmdText = args.map(argString).join(" ");
     this.at(node.pos, node.name);
     const def = TEMPLATE_FUNCS.get(node.name);
     if (def === undefined) this.fail(`"${node.name}" is not a defined function`);
@@ -313,7 +315,7 @@ class Executor {
     const paramAt = (i: number): ParamType => def.params[i] ?? def.variadic ?? "any";
     const values: GoValue[] = argNodes.map((a, i) => this.evalArg(dot, paramAt(i), a));
     if (final !== MISSING) values.push(this.validateType(final, paramAt(numIn - 1)));
-    this.at(node.pos, node.name);
+    this.at(node.pos, cmdText);
     try {
       return def.call(values, this.limits);
     } catch (err) {

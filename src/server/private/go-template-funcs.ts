@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import {
   compileGoRegexp,
+  GoRegexpError,
   goFindAllString,
   goFindString,
   goMatchString,
@@ -434,7 +435,7 @@ export function goEq(arg1: GoValue, rest: readonly GoValue[]): boolean {
     } else if (k1 === "invalid") {
       if ((arg1 !== null && typeof arg1 === "object") || (arg !== null && typeof arg === "object")) {
         if (arg1 !== null && arg !== null) {
-          throw new FuncError(`non-comparable types ${goTypeName(arg1)}, ${goTypeName(arg)}`);
+          throw new FuncError(`non-comparable type ${formatGoValue(arg, true)}: ${goTypeName(arg)}`);
         }
       }
       truth = arg1 === null && arg === null;
@@ -512,8 +513,9 @@ function sliceOp(
 const FIRST_LAST_ETC: Record<string, FuncDef> = {
   first: sliceOp("find first", (l) => (l.length === 0 ? null : (l[0] ?? null))),
   last: sliceOp("find last", (l) => (l.length === 0 ? null : (l[l.length - 1] ?? null))),
-  rest: sliceOp("find rest", (l) => (l.length === 0 ? null : anyList(l.slice(1)))),
-  initial: sliceOp("find initial", (l) => (l.length === 0 ? null : anyList(l.slice(0, -1)))),
+  // sprig returns a typed nil slice here, which prints "[]" (unlike first/last's "<no value>").
+  rest: sliceOp("find rest", (l) => anyList(l.slice(1))),
+  initial: sliceOp("find initial", (l) => anyList(l.slice(0, -1))),
   reverse: sliceOp("find reverse", (l) => anyList([...l].reverse())),
   compact: sliceOp("compact", (l) => anyList(l.filter((x) => !sprigEmpty(x)))),
   uniq: sliceOp("find uniq", (l) => {
@@ -775,7 +777,7 @@ const SPRIG: Record<string, FuncDef> = {
       const start = a.length > 1 ? castToInt(a[1]) : 0;
       const end = a.length > 2 ? castToInt(a[2]) : l;
       if (start < 0 || end > l || start > end) {
-        throw new FuncError(`reflect: slice index out of range`);
+        throw new FuncError("reflect.Value.Slice: slice index out of bounds");
       }
       return new GoList(list.elem, list.items.slice(start, end));
     },
@@ -789,7 +791,7 @@ const SPRIG: Record<string, FuncDef> = {
         if (!(l instanceof GoList)) throw new FuncError(`Cannot concat type ${goKind(l)} as list`);
         out.push(...l.items);
       }
-      return out.length === 0 ? null : anyList(checkList(out, env));
+      return anyList(checkList(out, env));
     },
   },
   chunk: {
@@ -799,7 +801,9 @@ const SPRIG: Record<string, FuncDef> = {
       const items = listItems(a[1], "", "chunk");
       if (size <= 0) throw new FuncError("runtime error: makeslice: len out of range");
       const out: GoValue[] = [];
-      for (let i = 0; i < Math.max(items.length, 1); i += size) out.push(anyList(items.slice(i, i + size)));
+      // sprig: ceil-like chunk count floor((len-1)/size)+1, which is 0 for an empty list.
+      const count = Math.floor((items.length - 1) / size) + 1;
+      for (let i = 0; i < count; i++) out.push(anyList(items.slice(i * size, i * size + size)));
       return anyList(checkList(out, env));
     },
   },
@@ -933,7 +937,16 @@ const SPRIG: Record<string, FuncDef> = {
   },
   mustRegexMatch: {
     params: ["string", "string"],
-    call: (a, env) => goMatchString(regexp(str(a[0])), str(a[1]), env.regexpTimeoutMs),
+    call: (a, env) => {
+      let re: ReturnType<typeof compileGoRegexp>;
+      try {
+        re = compileGoRegexp(str(a[0]));
+      } catch (err) {
+        // regexp.MatchString reports the parse error without Compile's prefix.
+        throw new FuncError(err instanceof GoRegexpError ? err.bare : String(err));
+      }
+      return goMatchString(re, str(a[1]), env.regexpTimeoutMs);
+    },
   },
   regexFind: {
     params: ["string", "string"],
