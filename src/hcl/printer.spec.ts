@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: HCL "${...}" interpolation text is the test data.
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { type GoValue, parseToGoValue } from "./generic";
