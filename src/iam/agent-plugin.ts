@@ -21,7 +21,6 @@ import type {
   ValidateResult,
 } from "../spire/contracts";
 import { decodeIamAgentConfig, type IamAgentConfig } from "./config";
-import { parseIamConfigText } from "./config-text";
 import { type AwsCredentials, signGetCallerIdentity } from "./sign-request";
 import { CHALLENGE_BYTES, encodeHello, encodeSignedRequest, IAM_METHOD, IAM_WIRE_VERSION } from "./wire";
 
@@ -57,8 +56,8 @@ class IamAgentPlugin implements AgentAttestorPlugin {
   ) {}
 
   async configure(_core: CoreConfig, hcl: string): Promise<void> {
-    const config = decodeIamAgentConfig(parseIamConfigText(hcl), this.options.env ?? process.env);
-    if (config.logLevel !== undefined) this.env.setLogLevel(config.logLevel);
+    const config = decodeIamAgentConfig(hcl, this.options.env ?? process.env);
+    this.env.setLogLevel(config.logLevel);
     this.config = config;
     // A new chain per configuration; the SDK chain memoizes and refreshes before expiry itself.
     this.credentials = this.options.credentials ?? undefined;
@@ -66,7 +65,7 @@ class IamAgentPlugin implements AgentAttestorPlugin {
 
   async validate(_core: CoreConfig, hcl: string): Promise<ValidateResult> {
     try {
-      const c = decodeIamAgentConfig(parseIamConfigText(hcl), this.options.env ?? process.env);
+      const c = decodeIamAgentConfig(hcl, this.options.env ?? process.env);
       return { valid: true, notes: [`signs for STS host ${c.endpoint.host}`] };
     } catch (err) {
       return { valid: false, notes: [describeError(err)] };

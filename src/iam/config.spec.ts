@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "../common/errors";
 import { decodeIamAgentConfig, decodeIamServerConfig } from "./config";
-import { parseIamConfigText } from "./config-text";
 
-const server = (hcl: string) => decodeIamServerConfig(parseIamConfigText(hcl));
-const agent = (hcl: string, env: NodeJS.ProcessEnv = {}) =>
-  decodeIamAgentConfig(parseIamConfigText(hcl), env);
+const server = (hcl: string) => decodeIamServerConfig(hcl);
+const agent = (hcl: string, env: NodeJS.ProcessEnv = {}) => decodeIamAgentConfig(hcl, env);
 
 describe("server configuration", () => {
   it("decodes the full set", () => {
@@ -13,7 +11,7 @@ describe("server configuration", () => {
       partitions = ["aws", "aws-us-gov"]
       allowed_account_ids = ["123456789012", 210987654321]
       allowed_role_arns = ["arn:aws:iam::*:role/spire-*"]
-      allow_iam_users = "true"
+      allow_iam_users = true
       server_id_header_value = "spire.example.org"
       log_level = "DEBUG"
     `);
@@ -32,7 +30,7 @@ describe("server configuration", () => {
     [
       "misspelt key",
       'allowed_acount_ids = ["123456789012"]',
-      /unknown configuration key "allowed_acount_ids"/,
+      /unknown key "allowed_acount_ids", did you mean allowed_account_ids\?/,
     ],
     ["short account", 'allowed_account_ids = ["1234"]', /not a 12-digit account ID/],
     ["role path", 'allowed_role_arns = ["arn:aws:iam::123456789012:role/team/app"]', /has a role path/],
@@ -48,13 +46,34 @@ describe("server configuration", () => {
       /printable ASCII/,
     ],
     [
-      "repeated key",
-      'allowed_account_ids = ["123456789012"]\nallowed_account_ids = ["123456789012"]',
-      /set twice/,
+      "a bool as a string (Go refuses it too)",
+      'allowed_account_ids = ["123456789012"]\nallow_iam_users = "true"',
+      /allow_iam_users/,
     ],
-    ["a block", 'allowed_account_ids = ["123456789012"]\nfoo { }', /unexpected block|must not be a block/],
+    [
+      "agent_path_template",
+      'allowed_account_ids = ["123456789012"]\nagent_path_template = "/x"',
+      /not supported by aws_iam yet/,
+    ],
+    ["org block without its keys", "verify_organization {}", /management_account_id/],
+    ["an unknown block", 'allowed_account_ids = ["123456789012"]\nfoo { }', /unknown key "foo"/],
     ["bad HCL", "allowed_account_ids = [", /unable to decode configuration/],
   ];
+  it("accepts verify_organization alone as the bound, in both modes", () => {
+    expect(
+      server('verify_organization {\n account_list_file = "/etc/spire/accounts.json"\n}').organization,
+    ).toMatchObject({
+      mode: "file",
+      path: "/etc/spire/accounts.json",
+      ttlMs: 180_000,
+    });
+    expect(
+      server(
+        'partitions = ["aws-us-gov"]\nverify_organization {\n management_account_id = "123456789012"\n assume_org_role = "spire-org"\n}',
+      ).organization,
+    ).toMatchObject({ mode: "api", region: "us-gov-west-1", partition: "aws-us-gov", roleName: "spire-org" });
+  });
+
   for (const [name, hcl, message] of bad) {
     it(`refuses ${name}`, () => {
       expect(() => server(hcl)).toThrow(
@@ -88,7 +107,7 @@ describe("agent configuration", () => {
       /only in the aws partition/,
     );
     expect(() => agent('region = "us-east-1"\nsts_endpoint = "http://x"')).toThrow(
-      /unknown configuration key/,
+      /unknown key "sts_endpoint"/,
     );
   });
 });

@@ -1,10 +1,14 @@
 /**
- * aws_iam configuration: the typed settings and their checks. Values arrive as the plain
- * object the HCL decoder produces (see parseIamConfigText); every key is known or refused,
- * because a misspelt policy key (allowed_acount_ids) silently widening who may attest is the
- * failure SPIRE's aws_iid has and we do not want.
+ * aws_iam configuration, decoded with the shared HCL schema DSL (src/hcl/schema.ts): Go's
+ * hcl.Decode coercions, every problem collected, unknown keys refused with the nearest known
+ * key named — a misspelt policy key (allowed_acount_ids) silently widening who may attest is
+ * the failure SPIRE's aws_iid has and we do not want. verify_organization is the very block
+ * aws_iid uses (same fields, same cache), so one organization setup serves both methods.
  */
 import { invalidArgument } from "../common/errors";
+import { parse } from "../hcl/parser";
+import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
+import { DEFAULT_ORG_REGION, logLevelField, REGION_NAME, serverFields } from "../server/config";
 import {
   agentStsEndpoint,
   isKnownRegion,
@@ -13,166 +17,255 @@ import {
   type StsEndpoint,
 } from "./sts-endpoints";
 
+export type IamOrgConfig = {
+  ttlMs: number;
+  missRetries: number;
+  maxStaleMs: number;
+} & (
+  | { mode: "api"; managementAccountId: string; roleName: string; region: string; partition: Partition }
+  | { mode: "file"; path: string }
+);
+
 export interface IamServerConfig {
   partitions: Partition[];
   allowedAccountIds: Set<string>;
   allowedRoleArns: string[];
   allowIamUsers: boolean;
   serverIdHeaderValue: string | undefined;
-  agentPathTemplate: string | undefined;
-  logLevel: string | undefined;
+  organization: IamOrgConfig | undefined;
+  logLevel: string;
 }
 
 export interface IamAgentConfig {
   endpoint: StsEndpoint;
   serverIdHeaderValue: string | undefined;
-  logLevel: string | undefined;
+  logLevel: string;
 }
 
-export const SERVER_KEYS = [
-  "partitions",
-  "allowed_account_ids",
-  "allowed_role_arns",
-  "allow_iam_users",
-  "server_id_header_value",
-  "agent_path_template",
-  "log_level",
-] as const;
+const serverIdField = {
+  type: "string",
+  doc: "Value of the signed x-spire-server-id header (Vault's iam_server_id_header_value). Set the same value on the server and its agents; a response signed for another server is then refused.",
+} as const;
 
-export const AGENT_KEYS = [
-  "region",
-  "use_global_endpoint",
-  "use_fips_endpoint",
-  "server_id_header_value",
-  "log_level",
-] as const;
+export const iamServerFields = {
+  partitions: {
+    type: "stringList",
+    doc: 'Partitions whose STS endpoints are accepted: aws, aws-cn, aws-us-gov. Default ["aws"].',
+  },
+  allowed_account_ids: {
+    type: "stringList",
+    doc: "Accounts whose principals may attest. With allowed_role_arns both must match.",
+  },
+  allowed_role_arns: {
+    type: "stringList",
+    doc: "Role ARN patterns (glob: * and ?) matched against arn:<partition>:iam::<account>:role/<name>; role paths are not visible and must not be written.",
+  },
+  allow_iam_users: {
+    type: "bool",
+    default: false,
+    doc: "Accept IAM users (long-term keys) as well as assumed roles.",
+  },
+  server_id_header_value: serverIdField,
+  agent_path_template: {
+    type: "string",
+    doc: "Not supported by aws_iam yet; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>.",
+  },
+  verify_organization: serverFields.verify_organization,
+  log_level: logLevelField,
+} as const satisfies Fields;
+
+export const iamAgentFields = {
+  region: {
+    type: "string",
+    doc: "Region whose STS endpoint the request is signed for. Default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1.",
+  },
+  use_global_endpoint: {
+    type: "bool",
+    default: false,
+    doc: "Sign for the global endpoint sts.amazonaws.com (aws partition) instead of the regional one.",
+  },
+  use_fips_endpoint: {
+    type: "bool",
+    default: false,
+    doc: "Sign for the FIPS endpoint sts-fips.<region>.amazonaws.com.",
+  },
+  server_id_header_value: serverIdField,
+  log_level: logLevelField,
+} as const satisfies Fields;
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
 /** Header values go out in a SigV4 canonical request: printable ASCII, bounded. */
 const SERVER_ID_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
 const MAX_LIST = 1000;
 
-export function decodeIamServerConfig(raw: Record<string, unknown>): IamServerConfig {
-  rejectUnknownKeys(raw, SERVER_KEYS);
-  const partitions = stringList(raw, "partitions") ?? ["aws"];
-  if (partitions.length === 0) throw invalidArgument("partitions must name at least one partition");
+/** Parses and checks server plugin_data; throws InvalidArgument listing every problem. */
+export function decodeIamServerConfig(hcl: string): IamServerConfig {
+  const problems: string[] = [];
+  const { value: raw, problems: schemaProblems } = decodeWithSchema(parseRoot(hcl), iamServerFields);
+  problems.push(...schemaProblems.map((p: ConfigProblem) => formatProblem(p)));
+
+  const partitions = raw.partitions ?? ["aws"];
+  if (partitions.length === 0) problems.push("partitions must name at least one partition");
   for (const p of partitions) {
     if (!(PARTITIONS as readonly string[]).includes(p)) {
-      throw invalidArgument(
+      problems.push(
         `partitions: unknown partition ${JSON.stringify(p)} (supported: ${PARTITIONS.join(", ")})`,
       );
     }
   }
-  const accounts = stringList(raw, "allowed_account_ids") ?? [];
+  const accounts = boundedList(raw.allowed_account_ids, "allowed_account_ids", problems);
   for (const a of accounts) {
     if (!/^\d{12}$/.test(a))
-      throw invalidArgument(`allowed_account_ids: ${JSON.stringify(a)} is not a 12-digit account ID`);
+      problems.push(`allowed_account_ids: ${JSON.stringify(a)} is not a 12-digit account ID`);
   }
-  const roleArns = stringList(raw, "allowed_role_arns") ?? [];
-  for (const pattern of roleArns) checkRoleArnPattern(pattern);
-  const allowIamUsers = bool(raw, "allow_iam_users") ?? false;
-  if (accounts.length === 0 && roleArns.length === 0) {
-    // Anyone can open an AWS account in minutes: with no bound, every AWS principal on the
-    // internet could attest. Teleport and Vault likewise require an allow rule.
-    throw invalidArgument(
-      "aws_iam needs a bound on who may attest: set allowed_account_ids and/or allowed_role_arns",
+  const roleArns = boundedList(raw.allowed_role_arns, "allowed_role_arns", problems);
+  for (const pattern of roleArns) {
+    const problem = roleArnPatternProblem(pattern);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (raw.agent_path_template !== undefined) {
+    problems.push(
+      "agent_path_template is not supported by aws_iam yet; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>",
     );
   }
+  const firstPartition = (partitions[0] ?? "aws") as Partition;
+  const organization = organizationConfig(raw.verify_organization, firstPartition, problems);
+  if (accounts.length === 0 && roleArns.length === 0 && organization === undefined) {
+    // Anyone can open an AWS account in minutes: with no bound, every AWS principal on the
+    // internet could attest. Teleport and Vault likewise require an allow rule.
+    problems.push(
+      "aws_iam needs a bound on who may attest: set allowed_account_ids, allowed_role_arns and/or verify_organization",
+    );
+  }
+  const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
+  const logLevel = checkLogLevel(raw.log_level, problems);
+  if (problems.length > 0) throw invalidArgument(problems.join("; "));
   return {
     partitions: [...new Set(partitions)] as Partition[],
     allowedAccountIds: new Set(accounts),
     allowedRoleArns: roleArns,
-    allowIamUsers,
-    serverIdHeaderValue: serverId(raw),
-    agentPathTemplate: optionalString(raw, "agent_path_template"),
-    logLevel: logLevel(raw),
+    allowIamUsers: raw.allow_iam_users,
+    serverIdHeaderValue,
+    organization,
+    logLevel,
   };
 }
 
-export function decodeIamAgentConfig(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): IamAgentConfig {
-  rejectUnknownKeys(raw, AGENT_KEYS);
-  const region = optionalString(raw, "region") ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1");
+export function decodeIamAgentConfig(hcl: string, env: NodeJS.ProcessEnv): IamAgentConfig {
+  const problems: string[] = [];
+  const { value: raw, problems: schemaProblems } = decodeWithSchema(parseRoot(hcl), iamAgentFields);
+  problems.push(...schemaProblems.map((p: ConfigProblem) => formatProblem(p)));
+  const region = raw.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
+  let endpoint: StsEndpoint | undefined;
   if (!isKnownRegion(region)) {
-    throw invalidArgument(`region ${JSON.stringify(region)} is not a known AWS region with an STS endpoint`);
+    problems.push(`region ${JSON.stringify(region)} is not a known AWS region with an STS endpoint`);
+  } else {
+    try {
+      endpoint = agentStsEndpoint(region, { global: raw.use_global_endpoint, fips: raw.use_fips_endpoint });
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
   }
-  let endpoint: StsEndpoint;
+  const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
+  const logLevel = checkLogLevel(raw.log_level, problems);
+  if (problems.length > 0 || endpoint === undefined) throw invalidArgument(problems.join("; "));
+  return { endpoint, serverIdHeaderValue, logLevel };
+}
+
+function parseRoot(hcl: string): ReturnType<typeof parse>["root"] {
   try {
-    endpoint = agentStsEndpoint(region, {
-      global: bool(raw, "use_global_endpoint") ?? false,
-      fips: bool(raw, "use_fips_endpoint") ?? false,
-    });
+    return parse(hcl).root;
   } catch (err) {
-    throw invalidArgument(err instanceof Error ? err.message : String(err));
+    throw invalidArgument(
+      `unable to decode configuration: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
-  return { endpoint, serverIdHeaderValue: serverId(raw), logLevel: logLevel(raw) };
 }
 
 /**
  * Role paths are invisible in what STS returns (assumed-role/<name>/<session>), so a pattern
  * with a path could never match; refusing it at configure time beats a silent deny-all.
  */
-function checkRoleArnPattern(pattern: string): void {
-  if (pattern.length === 0 || pattern.length > 2048) {
-    throw invalidArgument("allowed_role_arns: patterns must be 1 to 2048 characters");
-  }
+function roleArnPatternProblem(pattern: string): string | undefined {
+  if (pattern.length === 0 || pattern.length > 2048)
+    return "allowed_role_arns: patterns must be 1 to 2048 characters";
   if (!pattern.startsWith("arn:") && !pattern.startsWith("*")) {
-    throw invalidArgument(`allowed_role_arns: ${JSON.stringify(pattern)} is not an IAM role ARN pattern`);
+    return `allowed_role_arns: ${JSON.stringify(pattern)} is not an IAM role ARN pattern`;
   }
   const at = pattern.indexOf(":role/");
   if (at !== -1 && pattern.slice(at + 6).includes("/")) {
-    throw invalidArgument(
-      `allowed_role_arns: ${JSON.stringify(pattern)} has a role path; STS reports assumed roles without their path, so write arn:<partition>:iam::<account>:role/<name>`,
-    );
+    return `allowed_role_arns: ${JSON.stringify(pattern)} has a role path; STS reports assumed roles without their path, so write arn:<partition>:iam::<account>:role/<name>`;
   }
+  return undefined;
 }
 
-function rejectUnknownKeys(raw: Record<string, unknown>, known: readonly string[]): void {
-  for (const key of Object.keys(raw)) {
-    if (!known.includes(key)) {
-      throw invalidArgument(`unknown configuration key ${JSON.stringify(key)} (known: ${known.join(", ")})`);
+type RawOrg = NonNullable<
+  ReturnType<typeof decodeWithSchema<typeof iamServerFields>>["value"]["verify_organization"]
+>;
+
+/** SPIRE's validateOrganizationConfig rules, as src/server/config.ts applies them for aws_iid. */
+function organizationConfig(
+  block: RawOrg | undefined,
+  partition: Partition,
+  problems: string[],
+): IamOrgConfig | undefined {
+  if (block === undefined) return undefined;
+  const file = block.account_list_file || undefined;
+  const id = block.management_account_id || undefined;
+  const role = block.assume_org_role || undefined;
+  const common = {
+    ttlMs: block.org_account_map_ttl.ms,
+    missRetries: block.org_account_miss_retries,
+    maxStaleMs: block.org_account_map_max_stale.ms,
+  };
+  if (file !== undefined) {
+    if (id !== undefined || role !== undefined) {
+      problems.push(
+        `"account_list_file" is mutually exclusive with "management_account_id" and "assume_org_role" in the block: "verify_organization"`,
+      );
+      return undefined;
     }
+    return { ...common, mode: "file", path: file };
   }
+  if (id === undefined || role === undefined) {
+    problems.push(
+      `please ensure that "management_account_id" & "assume_org_role" are present inside block or remove the block: "verify_organization"`,
+    );
+    return undefined;
+  }
+  if (!/^\d{12}$/.test(id)) {
+    problems.push("verify_organization.management_account_id: must be a 12-digit account id");
+    return undefined;
+  }
+  const region = block.management_account_region || DEFAULT_ORG_REGION[partition];
+  if (!REGION_NAME.test(region)) {
+    problems.push(
+      `verify_organization.management_account_region: ${JSON.stringify(region)} is not a region name`,
+    );
+    return undefined;
+  }
+  return { ...common, mode: "api", managementAccountId: id, roleName: role, region, partition };
 }
 
-function optionalString(raw: Record<string, unknown>, key: string): string | undefined {
-  const v = raw[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== "string") throw invalidArgument(`${key} must be a string`);
+function boundedList(v: string[] | undefined, key: string, problems: string[]): string[] {
+  if (v === undefined) return [];
+  if (v.length > MAX_LIST) problems.push(`${key} has more than ${MAX_LIST} entries`);
   return v;
 }
 
-function bool(raw: Record<string, unknown>, key: string): boolean | undefined {
-  const v = raw[key];
-  if (v === undefined) return undefined;
-  // HCL v1 decodes "true"/"false" strings into Go bools; keep that for drop-in configs.
-  if (v === "true" || v === "false") return v === "true";
-  if (typeof v !== "boolean") throw invalidArgument(`${key} must be true or false`);
-  return v;
-}
-
-function stringList(raw: Record<string, unknown>, key: string): string[] | undefined {
-  const v = raw[key];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
-    throw invalidArgument(`${key} must be a list of strings`);
-  }
-  if (v.length > MAX_LIST) throw invalidArgument(`${key} has more than ${MAX_LIST} entries`);
-  return v as string[];
-}
-
-function serverId(raw: Record<string, unknown>): string | undefined {
-  const v = optionalString(raw, "server_id_header_value");
+function serverId(v: string | undefined, problems: string[]): string | undefined {
   if (v === undefined || v === "") return undefined;
   if (!SERVER_ID_PATTERN.test(v)) {
-    throw invalidArgument("server_id_header_value must be 1 to 256 printable ASCII characters");
+    problems.push("server_id_header_value must be 1 to 256 printable ASCII characters");
+    return undefined;
   }
   return v;
 }
 
-function logLevel(raw: Record<string, unknown>): string | undefined {
-  const v = optionalString(raw, "log_level");
-  if (v !== undefined && !LOG_LEVELS.has(v.toLowerCase())) {
-    throw invalidArgument(`log_level ${JSON.stringify(v)} is not one of trace, debug, info, warn, error`);
+function checkLogLevel(v: string, problems: string[]): string {
+  const level = v.toLowerCase();
+  if (!LOG_LEVELS.has(level)) {
+    problems.push(`log_level ${JSON.stringify(v)} is not one of trace, debug, info, warn, error`);
   }
-  return v?.toLowerCase();
+  return level;
 }

@@ -17,6 +17,8 @@ import {
   permissionDenied,
 } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { makeAgentId } from "../server/agent-id";
+import { OrgMembershipCache, type OrgMembershipOptions } from "../server/org";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -26,8 +28,7 @@ import type {
   ServerPluginFactory,
   ValidateResult,
 } from "../spire/contracts";
-import { decodeIamServerConfig, type IamServerConfig } from "./config";
-import { parseIamConfigText } from "./config-text";
+import { decodeIamServerConfig, type IamOrgConfig, type IamServerConfig } from "./config";
 import {
   defaultAgentPathSegments,
   globMatch,
@@ -56,6 +57,7 @@ export interface IamServerPluginOptions {
   now?: () => number;
   challengeTtlMs?: number;
   stsTimeoutMs?: number;
+  /** Replaces the verify_organization cache (tests). */
   organization?: OrgMembershipCheck;
 }
 
@@ -64,6 +66,8 @@ interface ActiveConfig {
   config: IamServerConfig;
   endpoints: Map<string, StsEndpoint>;
   forwardTarget: StsForwardTarget | undefined;
+  /** verify_organization: the same cache aws_iid uses (single flight, TTL, miss budget). */
+  orgCache: OrgMembershipCache | undefined;
 }
 
 export const createIamServerPlugin: ServerPluginFactory = (env: PluginEnvironment): ServerAttestorPlugin =>
@@ -90,7 +94,13 @@ class IamServerPlugin implements ServerAttestorPlugin {
 
   async configure(core: CoreConfig, hcl: string): Promise<void> {
     const next = this.build(core, hcl);
-    if (next.config.logLevel !== undefined) this.env.setLogLevel(next.config.logLevel);
+    if (next.config.organization !== undefined && this.options.organization === undefined) {
+      next.orgCache = new OrgMembershipCache(this.orgOptions(next.config.organization));
+      // Load the list now so the first attestations do not all wait for it.
+      void next.orgCache.warm();
+    }
+    this.active?.orgCache?.close();
+    this.env.setLogLevel(next.config.logLevel);
     if (next.forwardTarget !== undefined) {
       this.log.warn("forwarding STS requests to the endpoint override, not to the signed STS host", {
         target: `${next.forwardTarget.protocol}//${next.forwardTarget.hostname}:${next.forwardTarget.port}`,
@@ -115,6 +125,7 @@ class IamServerPlugin implements ServerAttestorPlugin {
   }
 
   async close(): Promise<void> {
+    this.active?.orgCache?.close();
     this.active = undefined;
   }
 
@@ -159,9 +170,16 @@ class IamServerPlugin implements ServerAttestorPlugin {
     );
     const principal = principalFromIdentity(identity, verified.endpoint.partition);
     checkPolicy(principal, config);
-    if (this.options.organization !== undefined)
+    if (this.options.organization !== undefined) {
       await this.options.organization(principal.account, ctx.signal);
-    const spiffeId = `spiffe://${active.trustDomain}/spire/agent/${IAM_PLUGIN_NAME}/${defaultAgentPathSegments(principal).join("/")}`;
+    } else if (active.orgCache !== undefined) {
+      await active.orgCache.assertMember(principal.account, ctx.signal);
+    }
+    // makeAgentId re-checks SPIFFE path rules (SPIRE answers Internal on an invalid ID).
+    const spiffeId = makeAgentId(
+      active.trustDomain,
+      `/${IAM_PLUGIN_NAME}/${defaultAgentPathSegments(principal).join("/")}`,
+    );
     this.log.info("aws_iam attestation accepted", {
       account: principal.account,
       principal_arn: principal.principalArn,
@@ -196,14 +214,8 @@ class IamServerPlugin implements ServerAttestorPlugin {
   }
 
   private build(core: CoreConfig, hcl: string): ActiveConfig {
-    const config = decodeIamServerConfig(parseIamConfigText(hcl));
-    if (config.agentPathTemplate !== undefined) {
-      throw new PluginError(
-        Code.InvalidArgument,
-        "agent_path_template is not supported by aws_iam in this build; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>",
-      );
-    }
-    if (core.trustDomain === "" || core.trustDomain.includes("/")) {
+    const config = decodeIamServerConfig(hcl);
+    if (!/^[a-z0-9._-]+$/.test(core.trustDomain)) {
       throw new PluginError(Code.InvalidArgument, "core configuration has no valid trust domain");
     }
     let forwardTarget: StsForwardTarget | undefined;
@@ -217,6 +229,26 @@ class IamServerPlugin implements ServerAttestorPlugin {
       config,
       endpoints: knownStsEndpoints(config.partitions),
       forwardTarget,
+      orgCache: undefined,
+    };
+  }
+
+  private orgOptions(org: IamOrgConfig): OrgMembershipOptions {
+    const common = {
+      ttlMs: org.ttlMs,
+      missRetries: org.missRetries,
+      maxStaleMs: org.maxStaleMs,
+      logger: this.log.with({ subsystem: "organization" }),
+      metrics: this.env.hostServices.metrics,
+    };
+    if (org.mode === "file") return { ...common, mode: "file", path: org.path };
+    return {
+      ...common,
+      mode: "api",
+      managementAccountId: org.managementAccountId,
+      roleName: org.roleName,
+      region: org.region,
+      partition: org.partition,
     };
   }
 }

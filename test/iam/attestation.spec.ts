@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -460,6 +463,29 @@ describe("aws_iam attestation against a SigV4-verifying STS fake", () => {
         selectorValues: [`account_id:${ACCOUNT}`, `principal_arn:arn:aws:iam::${ACCOUNT}:user/ci-runner`],
       });
     });
+    it("verify_organization (file mode, the aws_iid cache) admits members only", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "iam-org-"));
+      try {
+        const members = join(dir, "members.json");
+        const others = join(dir, "others.json");
+        await writeFile(members, JSON.stringify([ACCOUNT, "444455556666"]));
+        await writeFile(others, JSON.stringify(["444455556666"]));
+        const org = (path: string): string => `verify_organization {\n  account_list_file = "${path}"\n}`;
+        const accepted = await serverPlugin(rig, org(members));
+        await expect(attest(accepted, await agentPlugin(rig.creds))).resolves.toMatchObject({
+          canReattest: true,
+        });
+        await accepted.close();
+        const refusing = await serverPlugin(rig, org(others));
+        const err = await rejection(attest(refusing, await agentPlugin(rig.creds)));
+        expect(err.code).toBe(Code.PermissionDenied);
+        expect(err.message).toContain(ACCOUNT);
+        await refusing.close();
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it("an organization hook refusal is passed through", async () => {
       const server = createIamServerPluginWith(testEnvironment(), {
         env: { AWS_ENDPOINT_URL_STS: rig.fake.url },
