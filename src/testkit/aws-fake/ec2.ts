@@ -158,7 +158,17 @@ export class FakeEc2 implements ServiceFake {
       visible = present.filter((instance) => filters.every((f) => matches(instance, f)));
     } else {
       visible = [];
-      for (const instance of this.world.instancesIn(account, req.region)) {
+      // With an instance-id filter only those instances can match: skip scanning the region.
+      const candidates =
+        idFilter === undefined
+          ? this.world.instancesIn(account, req.region)
+          : [...idFilter.set]
+              .map((id) => this.world.instance(id))
+              .filter(
+                (i): i is WorldInstance =>
+                  i !== undefined && i.account === account && i.region === req.region,
+              );
+      for (const instance of candidates) {
         if (!filters.every((f) => matches(instance, f))) continue;
         if (instance.invisibleForLookups > 0) {
           instance.invisibleForLookups -= 1;
@@ -183,6 +193,7 @@ export class FakeEc2 implements ServiceFake {
 interface Filter {
   name: string;
   values: string[];
+  set: Set<string>;
 }
 
 function indexedValues(form: URLSearchParams, prefix: string): string[] {
@@ -200,9 +211,12 @@ function parseFilters(form: URLSearchParams): Filter[] {
     const m = /^Filter\.(\d+)\.(Name|Value\.\d+)$/.exec(key);
     if (m === null) continue;
     const index = Number(m[1]);
-    const filter = byIndex.get(index) ?? { name: "", values: [] };
+    const filter = byIndex.get(index) ?? { name: "", values: [], set: new Set<string>() };
     if (m[2] === "Name") filter.name = value;
-    else filter.values.push(value);
+    else {
+      filter.values.push(value);
+      filter.set.add(value);
+    }
     byIndex.set(index, filter);
   }
   const filters = [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, f]) => f);
@@ -226,7 +240,7 @@ function isKnownFilter(name: string): boolean {
 }
 
 function matches(instance: WorldInstance, filter: Filter): boolean {
-  const values = new Set(filter.values);
+  const values = filter.set;
   switch (filter.name) {
     case "instance-id":
       return values.has(instance.instanceId);
