@@ -930,8 +930,8 @@ const SPRIG: Record<string, FuncDef> = {
         return goMatchString(compileGoRegexp(str(a[0])), str(a[1]), env.regexpTimeoutMs);
       } catch (err) {
         // sprig's regexMatch swallows a compile error and returns false; a timeout is ours.
-        if ((err as Error).name === "GoRegexpError") return false;
-        throw new FuncError((err as Error).message);
+        if (err instanceof GoRegexpError) return false;
+        throw err;
       }
     },
   },

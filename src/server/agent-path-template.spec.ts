@@ -1,0 +1,211 @@
+import { describe, expect, it } from "vitest";
+import { Code, isPluginError, type PluginError } from "../common/errors";
+import {
+  type AgentPathTemplateData,
+  compileAgentPathTemplate,
+  DEFAULT_AGENT_PATH_TEMPLATE,
+  MAX_TEMPLATE_LENGTH,
+  usesTags,
+} from "./agent-path-template";
+import {
+  GO_BUILTIN_FUNCS,
+  SPIRE_SPRIG_ALLOW_LIST,
+  TEMPLATE_FUNCS,
+  UNSUPPORTED_FUNCS,
+} from "./private/go-template-funcs";
+
+const data = (tags: Record<string, string> = {}): AgentPathTemplateData => ({
+  accountId: "test-account",
+  region: "test-region",
+  instanceId: "test-instance",
+  tags: new Map(Object.entries(tags)),
+});
+
+function caught(fn: () => unknown): PluginError {
+  try {
+    fn();
+  } catch (err) {
+    if (isPluginError(err)) return err;
+    throw err;
+  }
+  throw new Error("expected a PluginError");
+}
+
+describe("agent_path_template: SPIRE's own cases", () => {
+  it.each([
+    // spiffeid_test.go "default"
+    ["default template", DEFAULT_AGENT_PATH_TEMPLATE, {}, "/aws_iid/test-account/test-region/test-instance"],
+    // spiffeid_test.go "instance tags"
+    ["instance tags", "/{{ .Tags.a }}/{{ .Tags.b }}", { a: "c", b: "d" }, "/c/d"],
+    // iid_test.go "success with agent_path_template"
+    [
+      "custom template",
+      "/{{ .PluginName }}/custom/{{ .AccountID }}/{{ .Region }}/{{ .InstanceID }}",
+      {},
+      "/aws_iid/custom/test-account/test-region/test-instance",
+    ],
+    // iid_test.go "success with tags in template"
+    [
+      "tags in template",
+      "/{{ .PluginName }}/zone1/{{ .Tags.Hostname }}",
+      { Hostname: "host1" },
+      "/aws_iid/zone1/host1",
+    ],
+  ])("%s", (_name, template, tags, expected) => {
+    expect(compileAgentPathTemplate(template).render(data(tags))).toBe(expected);
+  });
+
+  it("fails with SPIRE's message when a tag the template needs is missing, as PermissionDenied", () => {
+    const err = caught(() =>
+      compileAgentPathTemplate("/{{ .PluginName }}/zone1/{{ .Tags.Hostname }}").render(data()),
+    );
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.message).toMatch(
+      /^template: agent-path:1:33: executing "agent-path" at <\.Tags\.Hostname>: map has no entry for key "Hostname"/,
+    );
+    expect(err.message).toContain('instance test-instance has no tag "Hostname"');
+  });
+
+  it("refuses a template that does not parse with SPIRE's message (iid_test.go bad agent template)", () => {
+    const err = caught(() => compileAgentPathTemplate("/{{ .InstanceID "));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.message).toMatch(/^failed to parse agent svid template: "\/\{\{ \.InstanceID ": /);
+  });
+
+  it("gives the template .PluginName aws_iid and an empty .TrustDomain, like SPIRE", () => {
+    expect(compileAgentPathTemplate("/{{ .PluginName }}/[{{ .TrustDomain }}]").render(data())).toBe(
+      "/aws_iid/[]",
+    );
+  });
+});
+
+describe("agent_path_template: constructs", () => {
+  it.each([
+    ["trims white space with {{- and -}}", "/a \n {{- .Region -}} \n b", "/atest-regionb"],
+    ["drops comments", "/{{/* why */}}x{{- /* trimmed */ -}} y", "/xy"],
+    [
+      "chains else if",
+      '{{ if eq .Region "x" }}x{{ else if eq .Region "test-region" }}/r{{ else }}z{{ end }}',
+      "/r",
+    ],
+    ["rebinds dot in with, keeps $", "/{{ with .Tags.k }}{{ . }}-{{ $.Region }}{{ end }}", "/v-test-region"],
+    ["takes else with", '/{{ with index .Tags "nope" }}{{ . }}{{ else with .Tags.k }}{{ . }}{{ end }}', "/v"],
+    ["declares and assigns variables", "/{{ $x := 1 }}{{ $x = 2 }}{{ $x }}", "/2"],
+    ["pipes the value as the last argument", '/{{ .Tags.k | printf "%s-%s" "a" }}', "/a-v"],
+    ["evaluates parenthesised calls", '/{{ upper (printf "%s" (lower "AB")) }}', "/AB"],
+    ["short-circuits and/or", '/{{ or .Tags.k (fail "never") }}', "/v"],
+    ["reads a tag whose key is not an identifier with index", '/{{ index .Tags "aws:x" }}', "/y"],
+    ['yields "" from index for a missing tag', '/{{ index .Tags "missing" | default "none" }}', "/none"],
+    ["compares with eq against several values", '/{{ eq .Region "a" "test-region" }}', "/true"],
+    ["prints floats like Go", "/{{ 1e6 }}/{{ 0.5 }}/{{ 1.0 }}", "/1e+06/0.5/1"],
+    ["formats with printf", '/{{ printf "%s-%03d" .Region 7 }}', "/test-region-007"],
+    ["hashes for short stable IDs", "/{{ sha256sum .InstanceID | trunc 8 }}", "/b6a8ed49"],
+    ["rewrites with RE2 regexps", '/{{ regexReplaceAll "[^a-z]+" "Test Region" "-" }}', "/-est-egion"],
+    ["supports RE2 named groups", '/{{ regexReplaceAll "(?P<a>t)e" "test" "${a}E" }}', "/tEst"],
+    ["splits and joins", '/{{ splitList "-" .InstanceID | join "_" }}', "/test_instance"],
+  ])("%s", (_name, template, expected) => {
+    expect(compileAgentPathTemplate(template).render(data({ k: "v", "aws:x": "y" }))).toBe(expected);
+  });
+});
+
+describe("agent_path_template: refused at configuration time", () => {
+  it.each([
+    ["range (unbounded)", "/{{ range .Tags }}x{{ end }}", 'unsupported template action "range"'],
+    ["define", '{{ define "a" }}x{{ end }}', 'unsupported template action "define"'],
+    ["template", '{{ template "a" }}', 'unsupported template action "template"'],
+    ["block", '{{ block "a" . }}x{{ end }}', 'unsupported template action "block"'],
+    [
+      "a sprig function SPIRE allows but we do not implement",
+      "/{{ kebabcase .Region }}",
+      'unsupported template function "kebabcase"',
+    ],
+    ["uuidv4, which would defeat TOFU", "/{{ uuidv4 }}", 'unsupported template function "uuidv4"'],
+    ["html escaping", "/{{ html .Region }}", 'unsupported template function "html"'],
+    ["a function outside SPIRE's allow-list", '/{{ env "HOME" }}', 'function "env" not defined'],
+    ["a field the data does not have", "/{{ .Hostname }}", "can't evaluate field Hostname"],
+    ["a field of $ the data does not have", "/{{ $.Hostname }}", "can't evaluate field Hostname"],
+    ["an RE2-invalid regexp at run time (back-reference)", '/{{ regexFind "(a)\\\\1" "aa" }}', ""],
+    ["an undefined variable", "/{{ $x }}", 'undefined variable "$x"'],
+    ["an unclosed action", "/{{ .Region ", "unclosed action"],
+    ["a template over the length cap", `/${"x".repeat(MAX_TEMPLATE_LENGTH)}`, "the limit is 4096"],
+    [
+      "nesting beyond the depth cap",
+      `${"{{ if true }}".repeat(60)}x${"{{ end }}".repeat(60)}`,
+      "nesting exceeds",
+    ],
+  ])("%s", (_name, template, message) => {
+    if (message === "") {
+      // RE2 errors surface when the function runs, as in SPIRE, but never as an output.
+      const err = caught(() => compileAgentPathTemplate(template).render(data()));
+      expect(err.code).toBe(Code.Internal);
+      return;
+    }
+    const err = caught(() => compileAgentPathTemplate(template));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.message).toContain(message);
+  });
+});
+
+describe("agent_path_template: error codes at attestation time", () => {
+  it.each([
+    [
+      "fail is an operator's rejection",
+      '{{ if not (index .Tags "team") }}{{ fail "tag team required" }}{{ end }}',
+      Code.PermissionDenied,
+      "tag team required",
+    ],
+    ["a type error is a template bug", "/{{ upper 1 }}", Code.Internal, "expected string; found 1"],
+    [
+      "sprig dict functions refuse .Tags like in SPIRE",
+      '/{{ hasKey .Tags "k" }}',
+      Code.Internal,
+      "got awsiid.instanceTags",
+    ],
+    ["output over 2048 bytes", '/{{ repeat 3000 "a" }}', Code.PermissionDenied, "output exceeds 2048 bytes"],
+    [
+      "an intermediate string over the cap",
+      '/{{ repeat 100000 "a" | len }}',
+      Code.PermissionDenied,
+      "result exceeds",
+    ],
+    [
+      "a runaway regexp is cut off",
+      '/{{ regexMatch "^(a+)+$" (printf "%sb" (repeat 40 "a")) }}',
+      Code.PermissionDenied,
+      "exceeded",
+    ],
+  ])("%s", (_name, template, code, message) => {
+    const err = caught(() => compileAgentPathTemplate(template).render(data({ k: "v" })));
+    expect(err.code).toBe(code);
+    expect(err.message).toContain(message);
+  });
+});
+
+describe("usesTags", () => {
+  it.each([
+    [DEFAULT_AGENT_PATH_TEMPLATE, false],
+    ["/{{ .Tags.Name }}", true],
+    ['/{{ index .Tags "Name" }}', true],
+    ["/{{ with $ }}{{ .Tags.Name }}{{ end }}", true],
+    // SPIRE matches the text, so a literal ".Tags" also counts; harmless, kept for parity.
+    ["/literal.Tags", true],
+  ])("%j → %s", (template, expected) => {
+    expect(usesTags(compileAgentPathTemplate(template))).toBe(expected);
+  });
+});
+
+describe("function coverage against SPIRE's allow-list", () => {
+  it.each([...SPIRE_SPRIG_ALLOW_LIST, ...GO_BUILTIN_FUNCS])(
+    "%s is implemented or refused with a reason",
+    (name) => {
+      const implemented = TEMPLATE_FUNCS.has(name);
+      const refused = UNSUPPORTED_FUNCS.has(name);
+      expect(implemented !== refused).toBe(true);
+    },
+  );
+
+  it("implements nothing beyond SPIRE's allow-list and Go's builtins", () => {
+    const allowed = new Set([...SPIRE_SPRIG_ALLOW_LIST, ...GO_BUILTIN_FUNCS]);
+    expect([...TEMPLATE_FUNCS.keys()].filter((n) => !allowed.has(n))).toEqual([]);
+  });
+});
