@@ -177,7 +177,7 @@ describe("createAwsAccess against the fakes", () => {
   it("backs off on throttling and succeeds", async () => {
     const inst = aws.world.addInstance({ account: ACCOUNT, region: REGION });
     aws.server.faults.add({ service: "ec2", action: "DescribeInstances", times: 2 }, { kind: "throttle" });
-    const got = await access().describeInstance(ACCOUNT, REGION, inst.instanceId);
+    const got = await access({ callTimeoutMs: 20_000 }).describeInstance(ACCOUNT, REGION, inst.instanceId);
     expect(got.InstanceId).toBe(inst.instanceId);
     expect(aws.server.calls.summary()["ec2:DescribeInstances"]).toMatchObject({
       total: 3,
@@ -270,10 +270,12 @@ describe("createAwsAccess against the fakes", () => {
 
   it("refreshes assumed credentials before they expire", async () => {
     const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
-    aws.sts.credentialLifetimeSeconds = 1;
+    // 3 s sessions are refreshed once less than half their life is left: after 1.5 s, well
+    // before the fake starts refusing them at 3 s.
+    aws.sts.credentialLifetimeSeconds = 3;
     const a = access({ assumeRole: "spire-reader" });
     await a.describeInstance(OTHER, REGION, theirs.instanceId);
-    await new Promise((r) => setTimeout(r, 1_100));
+    await new Promise((r) => setTimeout(r, 1_600));
     await a.describeInstance(OTHER, REGION, theirs.instanceId);
     expect(aws.server.calls.count({ service: "sts", action: "AssumeRole" })).toBe(2);
     expect(aws.server.calls.count({ service: "ec2", outcome: "error" })).toBe(0);

@@ -590,6 +590,10 @@ class AwsAccessImpl implements AwsAccess {
         ),
         timeoutMs: this.settings.callTimeoutMs,
       });
+      // Missing permissions and rejected credentials are the operator's to fix: say so at WARN.
+      if (kind === "access-denied" || kind === "credentials") {
+        this.logger.warn(classified.message, { api, account, region, code: awsErrorCode(err) });
+      }
       this.logger.debug("AWS call failed", {
         api,
         account,

@@ -4,6 +4,7 @@ import { DescribeNodegroupCommand, EKSClient, ListNodegroupsCommand } from "@aws
 import { GetInstanceProfileCommand, IAMClient } from "@aws-sdk/client-iam";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { EC2_RATE_LIMITS } from "./ec2";
 import { FakeAws, type StaticCredentials } from "./fake-aws";
 
 const ACCOUNT = "111111111111";
@@ -158,16 +159,26 @@ describe("world-backed fakes parsed by the real SDK", () => {
   });
 
   it("throttles with EC2's buckets: unfiltered calls use the smaller one", async () => {
-    const throttled = await FakeAws.start();
+    // Refill 0 keeps the count independent of how fast this machine sends the requests.
+    const frozen = EC2_RATE_LIMITS.map((l) => ({ ...l, refillPerSecond: 0 }));
+    const throttled = await FakeAws.start({ ec2RateLimits: frozen });
     const c = throttled.baseCredentials(ACCOUNT);
     const client = new EC2Client({ region: REGION, endpoint: throttled.url, credentials: c, maxAttempts: 1 });
     const unfiltered = await Promise.allSettled(
       Array.from({ length: 60 }, () => client.send(new DescribeInstancesCommand({}))),
     );
-    expect(unfiltered.filter((r) => r.status === "rejected").length).toBeGreaterThanOrEqual(9);
+    expect(unfiltered.filter((r) => r.status === "rejected")).toHaveLength(10);
     const rejected = unfiltered.find((r) => r.status === "rejected");
     expect((rejected as PromiseRejectedResult).reason).toMatchObject({ name: "RequestLimitExceeded" });
-    expect(throttled.server.calls.count({ outcome: "throttled" })).toBeGreaterThanOrEqual(9);
+    const filtered = await Promise.allSettled(
+      Array.from({ length: 110 }, () =>
+        client.send(
+          new DescribeInstancesCommand({ Filters: [{ Name: "instance-state-name", Values: ["running"] }] }),
+        ),
+      ),
+    );
+    expect(filtered.filter((r) => r.status === "rejected")).toHaveLength(10);
+    expect(throttled.server.calls.count({ outcome: "throttled" })).toBe(20);
     client.destroy();
     await throttled.close();
   });
