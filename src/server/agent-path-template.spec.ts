@@ -101,6 +101,7 @@ describe("agent_path_template: constructs", () => {
     ["formats with printf", '/{{ printf "%s-%03d" .Region 7 }}', "/test-region-007"],
     ["hashes for short stable IDs", "/{{ sha256sum .InstanceID | trunc 8 }}", "/b6a8ed49"],
     ["rewrites with RE2 regexps", '/{{ regexReplaceAll "[^a-z]+" "Test Region" "-" }}', "/-est-egion"],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${name} expansion, not a JS template.
     ["supports RE2 named groups", '/{{ regexReplaceAll "(?P<a>t)e" "test" "${a}E" }}', "/tEst"],
     ["splits and joins", '/{{ splitList "-" .InstanceID | join "_" }}', "/test_instance"],
   ])("%s", (_name, template, expected) => {

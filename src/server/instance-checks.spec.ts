@@ -2,6 +2,7 @@ import type { Instance } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
 import { Code, isPluginError, type PluginError } from "../common/errors";
 import {
+  type BlockDeviceCheckOptions,
   checkBlockDevice,
   checkInstanceState,
   findInstance,
@@ -36,7 +37,11 @@ const ebs = (delta: number): Instance => ({
   NetworkInterfaces: [{ Attachment: { DeviceIndex: 0, AttachTime: t0 } }],
 });
 
-const on = { skipBlockDevice: false, accountIdsForLocalValidation: [], accountId: "test-account" };
+const on: BlockDeviceCheckOptions = {
+  skipBlockDevice: false,
+  accountIdsForLocalValidation: [],
+  accountId: "test-account",
+};
 
 describe("checkBlockDevice (SPIRE's anti-tampering check, iid_test.go cases)", () => {
   it.each<[string, Instance, typeof on]>([
