@@ -253,7 +253,7 @@ class AwsAccessImpl implements AwsAccess {
         if (attempt >= this.settings.notFoundRetries || delay >= deadline.remainingMs()) {
           this.metrics.incrCounter(["aws", "instance_not_found"], 1);
           throw permissionDenied(
-            `instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${attempt + 1} lookups)${this.assumed === undefined ? "" : ` using role ${this.assumed.roleArn(account)}`}`,
+            `instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${attempt + 1} lookups)${this.assumed === undefined ? "; the server's credentials only see their own account unless assume_role is set" : ` using role ${this.assumed.roleArn(account)}`}`,
           );
         }
         this.logger.debug("instance not visible yet, looking again", {
