@@ -23,7 +23,13 @@ function quote(s: string): string {
 
 /** Nanoseconds, or Go's error text ("time: invalid duration \"x\"", ...). */
 export function parseGoDuration(orig: string): bigint | string {
-  const invalid = `time: invalid duration ${quote(orig)}`;
+  const r = parseDuration(orig);
+  return r === INVALID ? `time: invalid duration ${quote(orig)}` : r;
+}
+
+const INVALID: unique symbol = Symbol("invalid");
+
+function parseDuration(orig: string): bigint | string | typeof INVALID {
   let s = orig;
   let neg = false;
   if (s !== "" && (s[0] === "-" || s[0] === "+")) {
@@ -31,16 +37,16 @@ export function parseGoDuration(orig: string): bigint | string {
     s = s.slice(1);
   }
   if (s === "0") return 0n;
-  if (s === "") return invalid;
+  if (s === "") return INVALID;
   let d = 0n;
   while (s !== "") {
-    if (!(s[0] === "." || (s[0]! >= "0" && s[0]! <= "9"))) return invalid;
+    if (!(s[0] === "." || (s[0]! >= "0" && s[0]! <= "9"))) return INVALID;
     // leadingInt
     let i = 0;
     let v = 0n;
     while (i < s.length && s[i]! >= "0" && s[i]! <= "9") {
       v = v * 10n + BigInt(s.charCodeAt(i) - 48);
-      if (v >= MAX) return invalid;
+      if (v >= MAX) return INVALID;
       i++;
     }
     const pre = i > 0;
@@ -69,7 +75,7 @@ export function parseGoDuration(orig: string): bigint | string {
       f = Number(fv);
       s = s.slice(j);
     }
-    if (!pre && !post) return invalid;
+    if (!pre && !post) return INVALID;
     let k = 0;
     while (k < s.length && !(s[k] === "." || (s[k]! >= "0" && s[k]! <= "9"))) k++;
     if (k === 0) return `time: missing unit in duration ${quote(orig)}`;
@@ -77,17 +83,17 @@ export function parseGoDuration(orig: string): bigint | string {
     s = s.slice(k);
     const unit = UNITS[u];
     if (unit === undefined) return `time: unknown unit ${quote(u)} in duration ${quote(orig)}`;
-    if (v > MAX / unit) return invalid;
+    if (v > MAX / unit) return INVALID;
     v *= unit;
     if (f > 0) {
       v += BigInt(Math.trunc(f * (Number(unit) / scale)));
-      if (v > MAX) return invalid;
+      if (v > MAX) return INVALID;
     }
     d += v;
-    if (d > MAX) return invalid;
+    if (d > MAX) return INVALID;
   }
   if (neg) return -d;
-  if (d > MAX - 1n) return invalid;
+  if (d > MAX - 1n) return INVALID;
   return d;
 }
 

@@ -51,6 +51,13 @@ export class RuneReader {
       this.lastRead = 0;
       return -1;
     }
+    const b = this.src[this.off]!;
+    if (b < 0x80) {
+      // ASCII fast path: configs are almost entirely ASCII.
+      this.off++;
+      this.lastRead = 1;
+      return b * 8 + 1;
+    }
     const d = decodeRune(this.src, this.off);
     const w = d & 7;
     this.off += w;

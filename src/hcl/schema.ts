@@ -412,7 +412,7 @@ class TypedDecoder {
       return undefined;
     }
     if (spec.min !== undefined) {
-      const min = parseGoDuration(spec.min) as bigint;
+      const min = boundOf(spec.min);
       if (ns < min) {
         this.problems.push({
           path,
@@ -423,7 +423,7 @@ class TypedDecoder {
       }
     }
     if (spec.max !== undefined) {
-      const max = parseGoDuration(spec.max) as bigint;
+      const max = boundOf(spec.max);
       if (ns > max) {
         this.problems.push({
           path,
@@ -444,6 +444,18 @@ class TypedDecoder {
 function goValuePos(val: ValueNode): Pos {
   if (val.kind === "object" && val.list.items.length > 0) return nodePos(val.list);
   return nodePos(val);
+}
+
+const bounds = new Map<string, bigint>();
+
+/** Schema bounds are constants: parse each once. */
+function boundOf(text: string): bigint {
+  let v = bounds.get(text);
+  if (v === undefined) {
+    v = parseGoDuration(text) as bigint;
+    bounds.set(text, v);
+  }
+  return v;
 }
 
 function initial(spec: FieldSpec): unknown {

@@ -51,6 +51,10 @@ export function decodeGoString(src: Uint8Array, start = 0, end = src.length): st
   }
   if (ascii) {
     let s = "";
+    if (end - start <= 64) {
+      for (let i = start; i < end; i++) s += String.fromCharCode(src[i]!);
+      return s;
+    }
     for (let i = start; i < end; i += 4096) {
       s += String.fromCharCode(...src.subarray(i, Math.min(end, i + 4096)));
     }
@@ -72,8 +76,10 @@ export function decodeGoString(src: Uint8Array, start = 0, end = src.length): st
   }
 }
 
+const encoder = new TextEncoder();
+
 export function encodeUtf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return encoder.encode(s);
 }
 
 /** unicode.IsLetter for runes >= 0x80. */

@@ -132,8 +132,18 @@ export function tokenText(tok: Token): string {
   return decodeGoString(tok.raw);
 }
 
+const stringCache = new WeakMap<Token, string>();
+
 /** token.Value() for STRING and HEREDOC tokens (and keys). */
 export function stringValue(tok: Token): string {
+  const cached = stringCache.get(tok);
+  if (cached !== undefined) return cached;
+  const v = computeStringValue(tok);
+  stringCache.set(tok, v);
+  return v;
+}
+
+function computeStringValue(tok: Token): string {
   if (tok.type === TokenType.HEREDOC) return unindentHeredoc(tok.raw);
   if (tok.raw.length === 0) return "";
   const r = tok.json ? unquoteGo(tok.raw) : unquoteHcl(tok.raw);
