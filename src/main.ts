@@ -28,11 +28,21 @@ const demoNotYet: OperatorCommand = {
   },
 };
 
-/**
- * Lazily imported so a plugin start never pays for them. Add `verify` and `check-config`
- * here as `() => import("./cli/verify")` once those modules exist.
- */
+const stdio = {
+  out: (s: string): void => void process.stdout.write(s),
+  err: (s: string): void => void process.stderr.write(s),
+};
+
+/** Lazily imported so a plugin start never pays for them. */
 const COMMANDS: Record<string, () => Promise<OperatorCommand>> = {
+  verify: async () => {
+    const { runVerify } = await import("./cli/verify");
+    return { run: (args) => runVerify([...args], stdio) };
+  },
+  "check-config": async () => {
+    const { runCheckConfig } = await import("./cli/check-config");
+    return { run: (args) => runCheckConfig([...args], stdio) };
+  },
   demo: async () => demoNotYet,
 };
 

@@ -3,7 +3,7 @@
  * (interim attestors) and a scripted fixture built on the same runtime.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,7 +11,11 @@ import { Code } from "../../src/common/errors";
 import { loadPlugin, RpcError, SpireHost } from "../../src/testkit/spire-host";
 
 const root = resolve(__dirname, "../..");
-const BUNDLE = join(root, "dist", "spire-aws-iid");
+// A private copy: a concurrent `npm run build` in the same tree must not swap the file under
+// a running test (go-plugin hashes it on every launch).
+const BUNDLE = join(mkdtempSync(join(tmpdir(), "bundle-")), "spire-aws-iid");
+copyFileSync(join(root, "dist", "spire-aws-iid"), BUNDLE);
+chmodSync(BUNDLE, 0o755);
 const FIXTURE = join(root, "test", "interop", "bin", "scripted-plugin");
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -25,7 +29,7 @@ function track(h: SpireHost): SpireHost {
   return h;
 }
 
-describe("bundle (interim attestors)", () => {
+describe("bundle", () => {
   it("loads, configures and unloads gracefully on both sides, silent on stdout", async () => {
     for (const side of ["server", "agent"] as const) {
       const host = track(await SpireHost.start({ command: BUNDLE, args: [side], side }));
@@ -35,7 +39,7 @@ describe("bundle (interim attestors)", () => {
         `spire.plugin.${side}.nodeattestor.v1.NodeAttestor`,
         "spire.service.common.config.v1.Config",
       ]);
-      await host.configure("anything = true");
+      await host.configure("");
       const exit = await host.unload();
       expect(exit).toMatchObject({ graceful: true, exitCode: 0, deinitError: undefined });
       expect(host.stdoutAfterHandshake).toEqual([]);
@@ -45,7 +49,7 @@ describe("bundle (interim attestors)", () => {
     }
   });
 
-  it("answers FailedPrecondition before Configure and Unimplemented after", async () => {
+  it("answers FailedPrecondition before Configure, and the attestor's own status after", async () => {
     const host = track(await SpireHost.start({ command: BUNDLE, args: ["server"], side: "server" }));
     await host.init();
     const before = await host.attest(enc.encode("x"));
@@ -53,8 +57,10 @@ describe("bundle (interim attestors)", () => {
     const validated = await host.validate("");
     expect(validated.valid).toBe(true);
     await host.configure("");
+    // "x" is no attestation payload: whatever the attestor says, it is not "not configured".
     const after = await host.attest(enc.encode("x"));
-    expect(after).toMatchObject({ ok: false, code: Code.Unimplemented });
+    expect(after.ok).toBe(false);
+    expect(after.ok ? 0 : after.code).not.toBe(Code.FailedPrecondition);
   });
 
   it("honours PLUGIN_UNIX_SOCKET_DIR and removes the socket on exit", async () => {
