@@ -9,7 +9,6 @@ import { Code, PluginError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
 import { noopMetrics } from "../common/metrics";
-import type { Empty } from "../gen/google/protobuf/empty";
 import { MetricsClient } from "../gen/spire/hostservice/common/metrics/v1/metrics";
 import {
   AgentStoreClient,
