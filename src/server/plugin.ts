@@ -1,28 +1,282 @@
 /**
- * Interim server attestor (issue 2): the framework around it is real, the attestation is
- * not yet. Configure accepts any configuration; Attest answers Unimplemented. Replaced by the
- * server attestor issue.
+ * The aws_iid server attestor as SPIRE sees it: Configure builds a complete runtime (config,
+ * certificates, template, AWS access, organization cache) and swaps it in atomically; Attest
+ * runs the pipeline in attest.ts against whichever runtime is current when it starts.
+ *
+ * SPIRE may call Configure again while attestations run (SIGUSR1 with plugin_data_file), and
+ * keeps using the plugin if that Configure fails: so a failed build leaves the previous runtime
+ * untouched, and a replaced runtime is closed only after in-flight attestations had time to
+ * finish with it.
  */
-import { Code, PluginError } from "../common/errors";
+
+import type { AwsAccess, AwsAccessOptions } from "../aws";
+import { describeError, invalidArgument, isPluginError, PluginError } from "../common/errors";
+import type { Logger } from "../common/logger";
+import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
 import type {
   AgentAttributes,
   AttestRequestContext,
+  CoreConfig,
   PluginEnvironment,
   ServerAttestorPlugin,
   ValidateResult,
 } from "../spire/contracts";
+import { validateTrustDomainName } from "./agent-id";
+import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "./agent-path-template";
+import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
+import { formatProblems, parseServerConfig, type ServerConfig } from "./config";
+import type { OrgMembershipCache, OrgMembershipOptions } from "./org";
+import { securityNotes } from "./security-notes";
+
+/** Hooks for tests and the demo; production passes none. */
+export interface ServerPluginOptions {
+  /** Extra AWS access options (an explicit endpoint for in-process tests). */
+  aws?: Partial<AwsAccessOptions>;
+  /** Extra organization options (explicit endpoints, clock). */
+  org?: Partial<Pick<OrgMembershipOptions, "now" | "random">> & { endpoint?: string; stsEndpoint?: string };
+  /** Environment read for the AWS_ACCESS_KEY_ID fallback (SPIRE reads it too). */
+  env?: Readonly<Record<string, string | undefined>>;
+  now?: () => Date;
+}
+
+interface Runtime {
+  config: ServerConfig;
+  deps: AttestDependencies;
+  close(): Promise<void>;
+}
 
 export function createServerPlugin(env: PluginEnvironment): ServerAttestorPlugin {
-  return {
-    async configure(): Promise<void> {
-      env.logger.debug("Configured (interim server attestor: attestation not implemented yet)");
-    },
-    async validate(): Promise<ValidateResult> {
-      return { valid: true, notes: ["attestation is not implemented yet in this build"] };
-    },
-    async attest(_ctx: AttestRequestContext): Promise<AgentAttributes> {
-      throw new PluginError(Code.Unimplemented, "aws_iid server attestation is not implemented yet");
-    },
-    async close(): Promise<void> {},
-  };
+  return new AwsIidServerPlugin(env, {});
+}
+
+export function createServerPluginWith(
+  env: PluginEnvironment,
+  options: ServerPluginOptions,
+): ServerAttestorPlugin {
+  return new AwsIidServerPlugin(env, options);
+}
+
+class AwsIidServerPlugin implements ServerAttestorPlugin {
+  private runtime: Runtime | undefined;
+  private readonly log: Logger;
+  private readonly retiring = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(
+    private readonly env: PluginEnvironment,
+    private readonly options: ServerPluginOptions,
+  ) {
+    this.log = env.logger;
+  }
+
+  async configure(core: CoreConfig, hcl: string): Promise<void> {
+    const next = await this.build(core, hcl, true);
+    const previous = this.runtime;
+    this.runtime = next;
+    this.env.setLogLevel(next.config.logLevel);
+    if (next.deps.org !== undefined) {
+      // Load the account list now so the first agents after a restart do not all wait on it.
+      void next.deps.org.warm().catch((err: unknown) =>
+        this.log.warn("Initial organization account list load failed; will retry on demand", {
+          error: describeError(err),
+        }),
+      );
+    }
+    if (previous !== undefined) this.retire(previous, next.config.awsCallTimeout.ms);
+    for (const note of securityNotes(next.config)) this.log.warn(note);
+    this.log.info("Configured aws_iid server attestor", {
+      trust_domain: core.trustDomain,
+      partition: next.config.partition,
+      organization: next.config.verifyOrganization?.mode ?? "off",
+      require_rsa2048_signature: next.config.requireRsa2048Signature,
+    });
+  }
+
+  async validate(core: CoreConfig, hcl: string): Promise<ValidateResult> {
+    try {
+      const runtime = await this.build(core, hcl, false);
+      await runtime.close();
+      return { valid: true, notes: securityNotes(runtime.config) };
+    } catch (err) {
+      return { valid: false, notes: describeError(err).split("\n") };
+    }
+  }
+
+  async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
+    const runtime = this.runtime;
+    if (runtime === undefined) throw new PluginError(9, "not configured");
+    const metrics = this.env.hostServices.metrics;
+    const started = Date.now();
+    const trace: AttestTrace = {};
+    try {
+      const attributes = await attestNode(runtime.deps, ctx, trace);
+      this.log.info("Attestation accepted", {
+        ...traceFields(trace),
+        decision: "accepted",
+        duration_ms: Date.now() - started,
+      });
+      metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: "accepted" }]);
+      return attributes;
+    } catch (err) {
+      const code = isPluginError(err) ? err.code : 13;
+      const fields = {
+        ...traceFields(trace),
+        decision: "rejected",
+        code,
+        reason: describeError(err),
+        duration_ms: Date.now() - started,
+      };
+      if (code === 13) this.log.error("Attestation failed", fields);
+      else this.log.warn("Attestation rejected", fields);
+      metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: resultLabel(code) }]);
+      throw err;
+    } finally {
+      metrics.measureSince(["aws_iid", "attest", "duration"], started);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.retiring) clearTimeout(timer);
+    this.retiring.clear();
+    const runtime = this.runtime;
+    this.runtime = undefined;
+    await runtime?.close();
+  }
+
+  /** Closes a replaced runtime once attestations that started with it have had their AWS time. */
+  private retire(runtime: Runtime, graceMs: number): void {
+    const timer = setTimeout(() => {
+      this.retiring.delete(timer);
+      void runtime.close();
+    }, graceMs + 1000);
+    timer.unref();
+    this.retiring.add(timer);
+  }
+
+  /** Everything Configure needs, or an InvalidArgument listing every problem. No side effect on failure. */
+  private async build(core: CoreConfig, hcl: string, live: boolean): Promise<Runtime> {
+    if (core.trustDomain === "") throw invalidArgument("server core configuration must contain trust_domain");
+    const tdProblem = validateTrustDomainName(core.trustDomain);
+    if (tdProblem !== null) throw invalidArgument(`invalid trust domain "${core.trustDomain}": ${tdProblem}`);
+
+    const parsed = parseServerConfig(hcl, { env: this.options.env ?? process.env });
+    if (parsed.config === undefined) {
+      throw invalidArgument(`invalid configuration:\n${formatProblems(parsed.problems).join("\n")}`);
+    }
+    const config = parsed.config;
+
+    const operatorCertificates = loadOperatorCertificates(
+      config.awsCertificates.map((c) => ({ region: c.region, kind: c.kind, pemPath: c.pemPath })),
+    );
+    const store = CertificateStore.withOperatorCertificates(operatorCertificates);
+    const template = compileAgentPathTemplate(config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE);
+
+    // The AWS layers load the SDK lazily; importing them here keeps the handshake fast.
+    const [{ createAwsAccess }, org] = await Promise.all([import("../aws"), import("./org")]);
+    if (config.verifyOrganization?.mode === "file") {
+      await org.validateAccountListFile(config.verifyOrganization.accountListFile);
+    }
+    const aws: AwsAccess = createAwsAccess({
+      accessKeyId: config.credentials?.accessKeyId,
+      secretAccessKey: config.credentials?.secretAccessKey,
+      assumeRole: config.assumeRole,
+      partition: config.partition,
+      callTimeoutMs: config.awsCallTimeout.ms,
+      describeBatchWindowMs: config.describeInstancesBatchWindow.ms,
+      instanceProfileCacheTtlMs: config.instanceProfileCacheTtl.ms,
+      logger: this.log.with({ subsystem: "aws" }),
+      metrics: this.env.hostServices.metrics,
+      ...this.options.aws,
+    });
+    const orgCache = live ? this.orgCache(config, org.OrgMembershipCache) : undefined;
+
+    const deps: AttestDependencies = {
+      trustDomain: core.trustDomain,
+      store,
+      policy: {
+        requireRsa2048Signature: config.requireRsa2048Signature,
+        allowedRegions: config.allowedRegions,
+        allowedAccountIds: config.allowedAccountIds,
+        maxLaunchAgeMs: config.maxLaunchAge?.ms,
+      },
+      template,
+      aws,
+      org: orgCache,
+      agentStore: this.env.hostServices.agentStore,
+      skipBlockDevice: config.skipBlockDevice,
+      accountIdsForLocalValidation: config.accountIdsForLocalValidation,
+      disableInstanceProfileSelectors: config.disableInstanceProfileSelectors,
+      verifyClientIp: config.verifyClientIp,
+      eksClusterNames: config.validateEksClusterMembership?.eksClusterNames,
+      now: this.options.now,
+    };
+    return {
+      config,
+      deps,
+      close: async () => {
+        orgCache?.close();
+        await aws.close();
+      },
+    };
+  }
+
+  private orgCache(
+    config: ServerConfig,
+    OrgMembershipCacheClass: typeof OrgMembershipCache,
+  ): OrgMembershipCache | undefined {
+    const org = config.verifyOrganization;
+    if (org === undefined) return undefined;
+    const common = {
+      ttlMs: org.orgAccountMapTtl.ms,
+      missRetries: org.orgAccountMissRetries,
+      maxStaleMs: org.orgAccountMapMaxStale.ms,
+      logger: this.log.with({ subsystem: "organization" }),
+      metrics: this.env.hostServices.metrics,
+      now: this.options.org?.now,
+      random: this.options.org?.random,
+    };
+    if (org.mode === "file")
+      return new OrgMembershipCacheClass({ ...common, mode: "file", path: org.accountListFile });
+    return new OrgMembershipCacheClass({
+      ...common,
+      mode: "api",
+      managementAccountId: org.managementAccountId,
+      roleName: org.assumeOrgRole,
+      region: org.managementAccountRegion,
+      partition: config.partition,
+      callTimeoutMs: config.awsCallTimeout.ms,
+      // SPIRE assumes the organization role with the base credentials, not through assume_role.
+      baseCredentials: config.credentials,
+      endpoint: this.options.org?.endpoint,
+      stsEndpoint: this.options.org?.stsEndpoint,
+    });
+  }
+}
+
+function traceFields(trace: AttestTrace): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (trace.accountId !== undefined) out.account_id = trace.accountId;
+  if (trace.region !== undefined) out.region = trace.region;
+  if (trace.instanceId !== undefined) out.instance_id = trace.instanceId;
+  if (trace.agentId !== undefined) out.agent_id = trace.agentId;
+  if (trace.signatureKind !== undefined) out.signature_kind = trace.signatureKind;
+  return out;
+}
+
+function resultLabel(code: number): string {
+  switch (code) {
+    case 3:
+      return "invalid_argument";
+    case 7:
+      return "permission_denied";
+    case 14:
+      return "unavailable";
+    case 9:
+      return "failed_precondition";
+    case 1:
+      return "cancelled";
+    case 4:
+      return "deadline_exceeded";
+    default:
+      return "internal";
+  }
 }

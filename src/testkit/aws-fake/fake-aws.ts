@@ -1,6 +1,6 @@
 /**
  * One call to get the whole loopback AWS the server attestor talks to: STS, EC2, IAM, EKS and
- * Auto Scaling fakes on one AwsFakeServer, answering from one AwsWorld, with AWS's EC2 token
+ * Auto Scaling and Organizations fakes on one AwsFakeServer, answering from one AwsWorld, with AWS's EC2 token
  * buckets on by default. Tests, the demo and the benchmarks start here.
  *
  *   const aws = await startFakeAws();
@@ -13,6 +13,7 @@ import { FakeAutoScaling } from "./autoscaling";
 import { EC2_RATE_LIMITS, FakeEc2 } from "./ec2";
 import { FakeEks } from "./eks";
 import { FakeIam } from "./iam";
+import { FakeOrganizations } from "./organizations";
 import { AwsFakeServer, type RateLimit } from "./server";
 import { FakeSts } from "./sts";
 import { AwsWorld, type CallerDirectory } from "./world";
@@ -22,6 +23,10 @@ export interface FakeAwsOptions {
   /** EC2 buckets; default AWS's (EC2_RATE_LIMITS). [] disables throttling. */
   ec2RateLimits?: readonly RateLimit[];
   iamRateLimits?: readonly RateLimit[];
+  /** The organization's management account (default 999999999999); the Organizations fake lists it. */
+  managementAccountId?: string;
+  /** Apply AWS's Organizations token buckets (default true). */
+  organizationsRateLimited?: boolean;
 }
 
 export interface StaticCredentials {
@@ -38,6 +43,7 @@ export class FakeAws {
     readonly iam: FakeIam,
     readonly eks: FakeEks,
     readonly autoscaling: FakeAutoScaling,
+    readonly organizations: FakeOrganizations,
   ) {}
 
   static async start(options: FakeAwsOptions = {}): Promise<FakeAws> {
@@ -49,8 +55,19 @@ export class FakeAws {
     const iam = new FakeIam(world, callers, { rateLimits: options.iamRateLimits ?? [] });
     const eks = new FakeEks(world, callers);
     const autoscaling = new FakeAutoScaling(world, callers);
-    server.register(sts).register(ec2).register(iam).register(eks).register(autoscaling);
-    return new FakeAws(server, world, sts, ec2, iam, eks, autoscaling);
+    const organizations = new FakeOrganizations({
+      managementAccountId: options.managementAccountId ?? "999999999999",
+      accountOf: (k) => sts.accountOf(k),
+      rateLimited: options.organizationsRateLimited ?? true,
+    });
+    server
+      .register(sts)
+      .register(ec2)
+      .register(iam)
+      .register(eks)
+      .register(autoscaling)
+      .register(organizations);
+    return new FakeAws(server, world, sts, ec2, iam, eks, autoscaling, organizations);
   }
 
   get url(): string {
