@@ -7,7 +7,7 @@ describe("agent config", () => {
     const { config } = parseAgentConfig("");
     expect(config).toMatchObject({
       ec2MetadataEndpoint: undefined,
-      imdsRetries: 3,
+      imdsRetries: 2,
       disableImdsv1Fallback: false,
       logLevel: "debug",
     });

@@ -1,7 +1,8 @@
 /**
  * Agent-side configuration: SPIRE's one aws_iid agent key (ec2_metadata_endpoint) plus this
- * project's IMDS client settings. The AWS SDK defaults (1 s timeout, 3 retries, IMDSv1
- * fallback) are what SPIRE's Go agent gets, so they are our defaults too.
+ * project's IMDS client settings. The AWS SDK defaults (1 s timeout, 3 attempts, IMDSv1
+ * fallback) are what SPIRE's Go agent gets, so they are our defaults too. aws-sdk-go-v2's IMDS
+ * client makes 3 attempts (retry.NewStandard's MaxAttempts), i.e. 2 retries after the first.
  */
 import type { ObjectList, Pos } from "../hcl/ast";
 import { HclError } from "../hcl/errors";
@@ -29,10 +30,11 @@ export const agentFields = {
   },
   imds_retries: {
     type: "int",
-    default: 3,
+    // 2 retries = 3 attempts, aws-sdk-go-v2's IMDS client default (what SPIRE's agent gets).
+    default: 2,
     min: 0,
     max: 10,
-    doc: "Retries of a failed IMDS request.",
+    doc: "Retries of a failed IMDS request after the first attempt (2 → up to 3 attempts, the AWS SDK's default).",
   },
   disable_imdsv1_fallback: {
     type: "bool",

@@ -110,6 +110,20 @@ describe("agent plugin", () => {
     }
   });
 
+  it("makes 3 attempts per IMDS request by default, like aws-sdk-go-v2's IMDS client", async () => {
+    const p = plugin();
+    await p.configure(core, `ec2_metadata_endpoint = "${imds.url}"`);
+    imds.resetLog();
+    const undo = imds.faults.add({ service: "imds", action: "document" }, { kind: "status", status: 500 });
+    try {
+      const err = await failure(p.payload(new AbortController().signal));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(imds.count("document")).toBe(3);
+    } finally {
+      undo();
+    }
+  });
+
   it("honours disable_imdsv1_fallback", async () => {
     const p = plugin();
     await p.configure(core, `ec2_metadata_endpoint = "${imds.url}"\ndisable_imdsv1_fallback = true`);
