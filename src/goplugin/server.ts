@@ -30,11 +30,18 @@ import { Empty, GRPCControllerService } from "../gen/plugin/grpc_controller";
 import { GRPCStdioService, type StdioData } from "../gen/plugin/grpc_stdio";
 import { Broker } from "./broker";
 import { handshakeLine, makeSocketDir } from "./handshake";
+import { type HostWatchOptions, watchHost } from "./host-watch";
 
 /** go-plugin's GRPCServiceName: what Client.Ping asks the health service about. */
 const HEALTH_SERVICE_NAME = "plugin";
 /** How long Shutdown waits for in-flight calls before cancelling them (host kills at 2 s). */
 const SHUTDOWN_GRACE_MS = 250;
+/**
+ * Largest message we accept (grpc-js default: 4 MiB). The biggest legitimate ones are
+ * Configure's HCL text and an aws_iid payload (itself capped at 64 KiB); anything near this
+ * is hostile or broken and is refused by gRPC before it is buffered for a handler.
+ */
+export const MAX_RECEIVE_MESSAGE_BYTES = 1024 * 1024;
 
 export interface GoPluginServerOptions {
   logger: Logger;
@@ -46,6 +53,8 @@ export interface GoPluginServerOptions {
   /** For tests: where the handshake goes (default: stdout) and how the process ends. */
   writeHandshake?: (line: string) => void;
   exit?: (code: number) => void;
+  /** Tuning of the host-death watch (tests); `false` turns it off. */
+  hostWatch?: Partial<Omit<HostWatchOptions, "onHostGone">> | false;
 }
 
 export interface GoPluginRuntime {
@@ -112,6 +121,7 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
   const server = new grpc.Server({
     // go-plugin's host sends keepalives only if configured; be lenient with what it sends.
     "grpc.keepalive_permit_without_calls": 1,
+    "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
   });
   const runtime: GoPluginRuntime = { broker, shutdownSignal: shutdownController.signal };
 
@@ -119,6 +129,7 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
   const shutdown = (reason: string, code = 0): void => {
     if (exiting) return;
     exiting = true;
+    hostWatch?.stop();
     logger.debug("Plugin shutting down", { reason });
     shutdownController.abort();
     const finish = (): void => {
@@ -145,6 +156,19 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
     })();
   };
 
+  // SPIRE never restarts a plugin, but a plugin outliving its host is a leak (socket, AWS
+  // credentials in memory, a process nobody will stop): leave when the host is gone.
+  const hostWatch =
+    options.hostWatch === false
+      ? undefined
+      : watchHost({
+          ...options.hostWatch,
+          onHostGone: (reason) => {
+            logger.warn("Host is gone; exiting", { reason });
+            shutdown(reason);
+          },
+        });
+
   server.addService(GRPCBrokerService, {
     startStream(call: grpc.ServerDuplexStream<ConnInfo, ConnInfo>): void {
       call.on("data", (info: ConnInfo) => {
@@ -155,9 +179,14 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
         });
         broker.record(info);
       });
-      // The host never expects anything from us on this stream; SPIRE cancels it at unload.
-      call.on("end", () => call.end());
-      call.on("error", () => {});
+      // The host never expects anything from us on this stream; SPIRE cancels it at unload,
+      // right before Shutdown. If no Shutdown follows, the host died.
+      call.on("end", () => {
+        call.end();
+        hostWatch?.brokerClosed();
+      });
+      call.on("cancelled", () => hostWatch?.brokerClosed());
+      call.on("error", () => hostWatch?.brokerClosed());
     },
   });
 

@@ -13,6 +13,7 @@ import type {
   AttestResponse,
   NodeAttestorServer,
 } from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
+import { AttestLimiter } from "./attest-limiter";
 import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
 import { statusFor, toServiceError } from "./grpc-status";
 import { MessageReader } from "./message-reader";
@@ -46,10 +47,11 @@ export function serverAttestorService(
   runtime: PluginRuntime<ServerAttestorPlugin>,
   logger: Logger,
   shutdownSignal: AbortSignal,
+  limiter: AttestLimiter = new AttestLimiter(),
 ): NodeAttestorServer {
   return {
     attest(call: AttestCall): void {
-      void handleAttest(call, runtime, logger, shutdownSignal);
+      void handleAttest(call, runtime, logger, shutdownSignal, limiter);
     },
   };
 }
@@ -59,7 +61,9 @@ async function handleAttest(
   runtime: PluginRuntime<ServerAttestorPlugin>,
   logger: Logger,
   shutdownSignal: AbortSignal,
+  limiter: AttestLimiter,
 ): Promise<void> {
+  let release: (() => void) | undefined;
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   call.on("cancelled", abort);
@@ -76,6 +80,8 @@ async function handleAttest(
     }
     if (first.request?.$case !== "payload") throw invalidArgument("expected the attestation payload first");
     if (first.request.value.length === 0) throw invalidArgument("missing attestation payload");
+    // Cheap checks above, the expensive work (CMS, AWS) below runs under the concurrency cap.
+    release = await limiter.acquire(signal, cancelled);
 
     let challengeInFlight = false;
     let finished = false;
@@ -133,6 +139,7 @@ async function handleAttest(
     }
     call.emit("error", toServiceError(err, logger, "Attest"));
   } finally {
+    release?.();
     shutdownSignal.removeEventListener("abort", abort);
   }
 }
