@@ -7,6 +7,7 @@
  * Nothing heavy is imported: the agent side needs neither the AWS SDK nor the CMS code.
  */
 import { failedPrecondition, invalidArgument } from "../common/errors";
+import { encodeAttestationPayload } from "../iid/payload";
 import { formatProblems } from "../server/config";
 import type {
   AgentAttestorPlugin,
@@ -17,7 +18,6 @@ import type {
 } from "../spire/contracts";
 import { type AgentConfig, parseAgentConfig } from "./config";
 import { ImdsClient, type ImdsEnv } from "./imds-client";
-import { encodeAttestationPayload } from "./payload";
 
 export interface AgentPluginOptions {
   /** The environment IMDS settings are read from; process.env unless a test says otherwise. */

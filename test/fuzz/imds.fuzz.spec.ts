@@ -12,8 +12,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type FetchLike, ImdsClient, type InstanceIdentity } from "../../src/agent/imds-client";
-import { encodeAttestationPayload } from "../../src/agent/payload";
 import { Code, PluginError } from "../../src/common/errors";
+import { encodeAttestationPayload } from "../../src/iid/payload";
 
 const runs = Number(process.env.FUZZ_RUNS ?? "10000");
 const CAP = 256;
