@@ -2,7 +2,8 @@
  * Entry point of dist/spire-aws-iid.
  *
  * - Started by SPIRE (magic cookie NodeAttestor=NodeAttestor in the environment): argv[2] is
- *   the side from plugin_args, "server" or "agent". SPIRE uses the same cookie for both sides,
+ *   the side from plugin_args: "server" or "agent" (aws_iid), "server-iam" or "agent-iam"
+ *   (aws_iam, docs/aws-iam.md). SPIRE uses the same cookie for both sides and both methods,
  *   so the side cannot come from anywhere else.
  * - Started by a person: argv[2] is an operator command (verify, check-config, demo).
  *
@@ -21,13 +22,6 @@ export interface OperatorCommand {
   run(args: readonly string[]): Promise<number>;
 }
 
-const demoNotYet: OperatorCommand = {
-  async run(): Promise<number> {
-    process.stdout.write("demo: not yet available in this build (it lands with the agent attestor).\n");
-    return 0;
-  },
-};
-
 const stdio = {
   out: (s: string): void => void process.stdout.write(s),
   err: (s: string): void => void process.stderr.write(s),
@@ -43,20 +37,28 @@ const COMMANDS: Record<string, () => Promise<OperatorCommand>> = {
     const { runCheckConfig } = await import("./cli/check-config");
     return { run: (args) => runCheckConfig([...args], stdio) };
   },
-  demo: async () => demoNotYet,
+  // The demo bundles the loopback testkit; it stays behind this import so a plugin start
+  // never loads it.
+  demo: async () => {
+    const { runDemo } = await import("./cli/demo");
+    return { run: (args) => runDemo([...args], stdio) };
+  },
 };
 
-const SIDES = ["server", "agent"] as const;
+const SIDES = ["server", "agent", "server-iam", "agent-iam"] as const;
 type Side = (typeof SIDES)[number];
 
 function isSide(s: string | undefined): s is Side {
-  return s === "server" || s === "agent";
+  return (SIDES as readonly (string | undefined)[]).includes(s);
 }
 
 function usage(program: string): string {
   return [
-    `usage: ${program} server|agent      (started by SPIRE as an external NodeAttestor plugin)`,
-    `       ${program} <command> [args]  (operator commands: ${Object.keys(COMMANDS).join(", ")})`,
+    `usage: ${program} server|agent|server-iam|agent-iam`,
+    "         started by SPIRE as an external NodeAttestor plugin (plugin_args): server/agent for",
+    '         NodeAttestor "aws_iid", server-iam/agent-iam for NodeAttestor "aws_iam"',
+    `       ${program} <command> [args]`,
+    `         operator commands: ${Object.keys(COMMANDS).join(", ")}`,
     "",
   ].join("\n");
 }
@@ -71,18 +73,35 @@ async function runPlugin(side: Side, logger: HclogLogger): Promise<void> {
     logger.error("Unhandled promise rejection", { error: describeError(reason) });
   });
   try {
-    if (side === "server") {
-      await serve({
-        side,
-        logger,
-        loadFactory: async () => (await import("./server/plugin")).createServerPlugin,
-      });
-    } else {
-      await serve({
-        side,
-        logger,
-        loadFactory: async () => (await import("./agent/plugin")).createAgentPlugin,
-      });
+    switch (side) {
+      case "server":
+        await serve({
+          side: "server",
+          logger,
+          loadFactory: async () => (await import("./server/plugin")).createServerPlugin,
+        });
+        break;
+      case "agent":
+        await serve({
+          side: "agent",
+          logger,
+          loadFactory: async () => (await import("./agent/plugin")).createAgentPlugin,
+        });
+        break;
+      case "server-iam":
+        await serve({
+          side: "server",
+          logger,
+          loadFactory: async () => (await import("./iam/server-plugin")).createIamServerPlugin,
+        });
+        break;
+      case "agent-iam":
+        await serve({
+          side: "agent",
+          logger,
+          loadFactory: async () => (await import("./iam/agent-plugin")).createIamAgentPlugin,
+        });
+        break;
     }
   } catch (err) {
     // Before the handshake: SPIRE reports "plugin exited before we could connect"; the reason
@@ -104,7 +123,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const logger = new HclogLogger();
     if (!isSide(arg)) {
       logger.error(
-        `unknown plugin side ${JSON.stringify(arg ?? "")}: set plugin_args = ["server"] in server.conf or plugin_args = ["agent"] in agent.conf`,
+        `unknown plugin side ${JSON.stringify(arg ?? "")}: set plugin_args = ["server"] in server.conf or plugin_args = ["agent"] in agent.conf (aws_iam: ["server-iam"] / ["agent-iam"])`,
       );
       process.exit(2);
     }

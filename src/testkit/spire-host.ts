@@ -557,10 +557,11 @@ export class SpireHost {
     await Promise.race([
       callUnary(controller.shutdown.bind(controller) as Unary<unknown, unknown>, {}).catch(() => undefined),
       this.exited,
-      new Promise((r) => setTimeout(r, grace)),
+      // unref: a finished host must not keep its caller's process alive for the grace period.
+      new Promise((r) => setTimeout(r, grace).unref()),
     ]);
     this.closeClients();
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), grace));
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), grace).unref());
     const result = await Promise.race([this.exited, timer]);
     let graceful = true;
     if (result === "timeout") {
