@@ -3,6 +3,7 @@ import { Code, isPluginError, type PluginError } from "../common/errors";
 import {
   type AgentPathTemplateData,
   compileAgentPathTemplate,
+  compilePathTemplate,
   DEFAULT_AGENT_PATH_TEMPLATE,
   MAX_TEMPLATE_LENGTH,
   usesTags,
@@ -208,5 +209,44 @@ describe("function coverage against SPIRE's allow-list", () => {
   it("implements nothing beyond SPIRE's allow-list and Go's builtins", () => {
     const allowed = new Set([...SPIRE_SPRIG_ALLOW_LIST, ...GO_BUILTIN_FUNCS]);
     expect([...TEMPLATE_FUNCS.keys()].filter((n) => !allowed.has(n))).toEqual([]);
+  });
+});
+
+describe("compilePathTemplate (caller-supplied root fields)", () => {
+  const schema = {
+    typeName: "test.rootData",
+    fields: ["PluginName", "RoleName", "Labels"],
+    mapField: "Labels",
+  };
+
+  it("renders the caller's fields with the same functions", () => {
+    const t = compilePathTemplate(
+      '/{{ .PluginName }}/{{ .RoleName | lower }}/{{ index .Labels "team" }}',
+      schema,
+    );
+    expect(t.usesMap).toBe(true);
+    expect(t.render({ PluginName: "p", RoleName: "Web", Labels: new Map([["team", "blue"]]) })).toBe(
+      "/p/web/blue",
+    );
+  });
+
+  it("refuses at configure time a field the caller's root does not have, naming its fields", () => {
+    const err = caught(() => compilePathTemplate("/{{ .InstanceID }}", schema));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.message).toContain("can't evaluate field InstanceID in type test.rootData");
+    expect(err.message).toContain("(fields: .PluginName, .RoleName, .Labels)");
+  });
+
+  it("keeps missingkey=error for the map field: PermissionDenied", () => {
+    const t = compilePathTemplate("/{{ .Labels.team }}", schema);
+    const err = caught(() => t.render({ PluginName: "p", RoleName: "r", Labels: new Map() }));
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.message).toContain('map has no entry for key "team"');
+  });
+
+  it("a schema without a map field never reports map use", () => {
+    const t = compilePathTemplate("/{{ .RoleName }}", { typeName: "t.d", fields: ["RoleName"] });
+    expect(t.usesMap).toBe(false);
+    expect(t.render({ RoleName: "r" })).toBe("/r");
   });
 });

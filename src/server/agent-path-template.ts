@@ -19,6 +19,11 @@
  *   configuration time; SPIRE accepts them and then fails every attestation;
  * - bounds: template ≤ 4 KiB, output ≤ 2048 bytes, intermediate strings ≤ 64 KiB, lists ≤
  *   4096 elements, regular expressions time-limited. SPIRE has none of these.
+ *
+ * The engine is not tied to aws_iid: `compilePathTemplate` takes the root fields from the
+ * caller (a `PathTemplateSchema`), so aws_iam's templatable agent ID (issue 11) runs the same
+ * parser, function allow-list, bounds and static checks. `compileAgentPathTemplate` is the
+ * aws_iid instance with exactly SPIRE's fields.
  */
 import { Code, invalidArgument, PluginError } from "../common/errors";
 import { type ExecLimits, executeTemplate, TemplateExecError } from "./private/go-template-exec";
@@ -47,7 +52,39 @@ const LIMITS: ExecLimits = {
 
 const MAX_NESTING = 50;
 
-/** The data a template sees; the same fields as SPIRE's agentPathTemplateData. */
+/**
+ * The root value a template sees: a Go struct whose fields the caller names. String fields
+ * hold plain values; at most one field is a map[string]string (aws_iid's `.Tags`), read with
+ * missingkey=error.
+ */
+export interface PathTemplateSchema {
+  /** Go type name shown in errors, e.g. SPIRE's `awsiid.agentPathTemplateData`. */
+  readonly typeName: string;
+  /** Every root field, in the order the configuration hint lists them (map field included). */
+  readonly fields: readonly string[];
+  /** The map[string]string field, if any (`Tags`): its absence from the data is an error. */
+  readonly mapField?: string;
+  /** Appended to the unknown-field hint, e.g. "tags: .Tags.<key>". */
+  readonly mapHint?: string;
+  /** Extra text for a missing map key (PermissionDenied): names the node and what to change. */
+  readonly missingKeyHint?: (key: string, values: PathTemplateValues) => string;
+}
+
+/** Field values for one render: strings, and a map for the schema's map field. */
+export type PathTemplateValues = Readonly<Record<string, string | ReadonlyMap<string, string>>>;
+
+export interface CompiledPathTemplate {
+  readonly text: string;
+  /** Whether the template reads the schema's map field (SPIRE: the text contains ".Tags"). */
+  readonly usesMap: boolean;
+  /**
+   * Execute the template. Throws PluginError: PermissionDenied for a missing map key, `fail`,
+   * or a bound exceeded by node data; Internal for a template that cannot work for any node.
+   */
+  render(values: PathTemplateValues): string;
+}
+
+/** The data an aws_iid template sees; the same fields as SPIRE's agentPathTemplateData. */
 export interface AgentPathTemplateData {
   readonly accountId: string;
   readonly region: string;
@@ -67,14 +104,22 @@ export interface CompiledTemplate {
   render(data: AgentPathTemplateData): string;
 }
 
-const ROOT_FIELDS = ["InstanceID", "AccountID", "Region", "PluginName", "TrustDomain", "Tags"] as const;
-const ROOT_TYPE = "awsiid.agentPathTemplateData";
+/** SPIRE's agentPathTemplateData: the aws_iid root. */
+export const AWS_IID_TEMPLATE_SCHEMA: PathTemplateSchema = {
+  typeName: "awsiid.agentPathTemplateData",
+  fields: ["InstanceID", "AccountID", "Region", "PluginName", "TrustDomain", "Tags"],
+  mapField: "Tags",
+  mapHint: "tags: .Tags.<key>",
+  missingKeyHint: (key, values) =>
+    `instance ${String(values.InstanceID)} has no tag ${goQuote(key)}; tag the instance or change agent_path_template`,
+};
 
 function parseError(text: string, detail: string): PluginError {
   return invalidArgument(`failed to parse agent svid template: ${goQuote(text)}: ${detail}`);
 }
 
-export function compileAgentPathTemplate(text: string): CompiledTemplate {
+/** Compile a path template over the caller's root fields (see PathTemplateSchema). */
+export function compilePathTemplate(text: string, schema: PathTemplateSchema): CompiledPathTemplate {
   if (text.length > MAX_TEMPLATE_LENGTH) {
     throw invalidArgument(
       `failed to parse agent svid template: ${goQuote(`${text.slice(0, 64)}…`)}: ` +
@@ -95,12 +140,31 @@ export function compileAgentPathTemplate(text: string): CompiledTemplate {
       : "";
     throw parseError(text, `template: ${detail}${hint}`);
   }
-  checkRootFields(text, root);
-  const tags = text.includes(".Tags") || referencesTags(root);
+  checkRootFields(text, root, schema);
+  const map = schema.mapField;
+  const usesMap = map !== undefined && (text.includes(`.${map}`) || referencesField(root, map));
   return {
     text,
-    usesTags: tags,
-    render: (data) => render(text, root, data),
+    usesMap,
+    render: (values) => render(text, root, schema, values),
+  };
+}
+
+export function compileAgentPathTemplate(text: string): CompiledTemplate {
+  const compiled = compilePathTemplate(text, AWS_IID_TEMPLATE_SCHEMA);
+  return {
+    text,
+    usesTags: compiled.usesMap,
+    render: (data) =>
+      compiled.render({
+        InstanceID: data.instanceId,
+        AccountID: data.accountId,
+        Region: data.region,
+        PluginName: AWS_IID_PLUGIN_NAME,
+        // SPIRE declares TrustDomain but never fills it.
+        TrustDomain: "",
+        Tags: data.tags,
+      }),
   };
 }
 
@@ -109,20 +173,24 @@ export function usesTags(compiled: CompiledTemplate): boolean {
   return compiled.usesTags;
 }
 
-function render(text: string, root: readonly TemplateNode[], data: AgentPathTemplateData): string {
-  const value = new GoStruct(
-    ROOT_TYPE,
-    new Map<string, GoValue>([
-      ["InstanceID", data.instanceId],
-      ["AccountID", data.accountId],
-      ["Region", data.region],
-      ["PluginName", AWS_IID_PLUGIN_NAME],
-      // SPIRE declares TrustDomain but never fills it.
-      ["TrustDomain", ""],
-      // Shared, not copied: no function can write to a tags map (sprig's set/unset take a dict).
-      ["Tags", new GoMap("tags", data.tags instanceof Map ? data.tags : new Map(data.tags))],
-    ]),
-  );
+function render(
+  text: string,
+  root: readonly TemplateNode[],
+  schema: PathTemplateSchema,
+  values: PathTemplateValues,
+): string {
+  const fields = new Map<string, GoValue>();
+  for (const name of schema.fields) {
+    const v = values[name];
+    if (name === schema.mapField) {
+      const m = v instanceof Map ? v : typeof v === "object" ? new Map(v) : new Map<string, string>();
+      // Shared, not copied: no function can write to this map (sprig's set/unset take a dict).
+      fields.set(name, new GoMap("tags", m as Map<string, GoValue>));
+    } else {
+      fields.set(name, typeof v === "string" ? v : "");
+    }
+  }
+  const value = new GoStruct(schema.typeName, fields);
   try {
     return executeTemplate(text, root, value, LIMITS);
   } catch (err) {
@@ -130,13 +198,16 @@ function render(text: string, root: readonly TemplateNode[], data: AgentPathTemp
       throw new PluginError(Code.Internal, `agent_path_template failed: ${String(err)}`, { cause: err });
     }
     switch (err.reason) {
-      case "missing-tag":
+      case "missing-tag": {
+        const hint = schema.missingKeyHint?.(err.key ?? "", values);
         throw new PluginError(
           Code.PermissionDenied,
-          `${err.message} (instance ${data.instanceId} has no tag ${goQuote(err.key ?? "")}; ` +
-            `tag the instance or change agent_path_template)`,
-          { cause: err },
+          hint === undefined ? err.message : `${err.message} (${hint})`,
+          {
+            cause: err,
+          },
         );
+      }
       case "fail":
       case "limit":
         throw new PluginError(Code.PermissionDenied, err.message, { cause: err });
@@ -176,28 +247,26 @@ function* args(pipe: PipeNode): Generator<ArgNode> {
  * A field the data does not have fails every attestation in SPIRE; refuse it at configure
  * time instead. Only checked where dot is certainly the root (outside `with`), or via `$`.
  */
-function checkRootFields(text: string, root: readonly TemplateNode[]): void {
+function checkRootFields(text: string, root: readonly TemplateNode[], schema: PathTemplateSchema): void {
   for (const [pipe, underWith] of pipes(root, false)) {
     for (const a of args(pipe)) {
       let name: string | undefined;
       if (a.type === "field" && !underWith) name = a.idents[0];
       if (a.type === "variable" && a.idents[0] === "$") name = a.idents[1];
-      if (name !== undefined && !(ROOT_FIELDS as readonly string[]).includes(name)) {
-        const hint =
-          name === "Tags"
-            ? ""
-            : ` (fields: ${ROOT_FIELDS.map((f) => `.${f}`).join(", ")}; tags: .Tags.<key>)`;
-        throw parseError(text, `can't evaluate field ${name} in type ${ROOT_TYPE}${hint}`);
+      if (name !== undefined && !schema.fields.includes(name)) {
+        const extra = schema.mapHint === undefined ? "" : `; ${schema.mapHint}`;
+        const hint = ` (fields: ${schema.fields.map((f) => `.${f}`).join(", ")}${extra})`;
+        throw parseError(text, `can't evaluate field ${name} in type ${schema.typeName}${hint}`);
       }
     }
   }
 }
 
-function referencesTags(root: readonly TemplateNode[]): boolean {
+function referencesField(root: readonly TemplateNode[], field: string): boolean {
   for (const [pipe] of pipes(root, false)) {
     for (const a of args(pipe)) {
-      if ((a.type === "field" || a.type === "variable") && a.idents.includes("Tags")) return true;
-      if (a.type === "chain" && a.fields.includes("Tags")) return true;
+      if ((a.type === "field" || a.type === "variable") && a.idents.includes(field)) return true;
+      if (a.type === "chain" && a.fields.includes(field)) return true;
     }
   }
   return false;
