@@ -1,0 +1,267 @@
+/**
+ * End to end, both sides: the agent side and the server side of the built bundle as two plugin
+ * processes, the agent's payload carried to the server's Attest (and challenges back) the way
+ * SPIRE agent and server carry them.
+ *
+ * - aws_iid under the Go interop host (hashicorp go-plugin, `roundtrip` mode): the agent reads
+ *   the fake IMDS, the server checks the document against the fake AWS. The Go host passes
+ *   its own environment to both plugins, so the fakes' settings go there.
+ * - aws_iam under SpireHost (the Go host's roundtrip appends "agent"/"server" to plugin_args,
+ *   and aws_iam's sides are "agent-iam"/"server-iam"): the agent signs GetCallerIdentity with
+ *   credentials from its environment, the server forwards it to the STS fake, which verifies
+ *   SigV4 and the signed challenge header for real.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeImds, startFakeImds } from "../../src/testkit/fake-imds";
+import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testkit/scenario";
+import { loadPlugin, type SpireHost } from "../../src/testkit/spire-host";
+import { type PrivateBundle, pluginEnv, privateBundle, ROOT } from "./bundle";
+
+const TD = "example.org";
+
+let bundle: PrivateBundle;
+let work: string;
+
+beforeAll(() => {
+  bundle = privateBundle();
+  work = mkdtempSync(join(tmpdir(), "e2e-roundtrip-"));
+});
+
+afterAll(() => {
+  bundle?.remove();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+interface HostEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** Runs the Go host without blocking this process: the fakes it talks to live here. */
+function runGoHost(
+  host: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ status: number | null; events: HostEvent[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(host, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const events = stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as HostEvent);
+      resolve({ status, events, stderr });
+    });
+  });
+}
+
+describe("aws_iid: agent -> server round trip under the Go go-plugin host", () => {
+  let goHost: string;
+  let scenario: Scenario;
+  let imds: FakeImds;
+
+  beforeAll(async () => {
+    // A private build: the interop spec builds test/interop/bin/spire-host-go concurrently.
+    goHost = join(work, "spire-host-go");
+    const build = spawnSync("go", ["build", "-o", goHost, "./test/interop/host"], {
+      cwd: ROOT,
+      env: { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" },
+      encoding: "utf8",
+    });
+    if (build.status !== 0) {
+      throw new Error(
+        `building the Go host failed (needs golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev):\n${build.stderr}${build.error ?? ""}`,
+      );
+    }
+    scenario = await startScenario();
+  });
+
+  afterAll(async () => {
+    await imds?.close();
+    await scenario?.close();
+  });
+
+  it("the agent's payload is byte-compatible with SPIRE's agent and the server accepts it", async () => {
+    const node = scenario.addNode({ tags: { role: "db" } });
+    imds = await startFakeImds({ identity: node.identity });
+    const agentConfig = join(work, "agent.hcl");
+    const serverConfig = join(work, "server.hcl");
+    writeFileSync(agentConfig, `ec2_metadata_endpoint = "${imds.url}"\n`);
+    writeFileSync(serverConfig, scenario.pluginData());
+
+    const run = await runGoHost(
+      goHost,
+      [
+        "roundtrip",
+        "-trust-domain",
+        TD,
+        "-agent-config-file",
+        agentConfig,
+        "-server-config-file",
+        serverConfig,
+        "--",
+        bundle.path,
+      ],
+      pluginEnv(scenario.env()),
+    );
+    const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
+    expect(of("error"), run.stderr).toEqual([]);
+
+    // Byte for byte what SPIRE's Go agent sends: encoding/json of its struct, in field order.
+    // Spelled out here with JSON.stringify (the document has no HTML-escaped characters).
+    const spirePayload = JSON.stringify({
+      document: node.identity.document,
+      signature: node.identity.signature,
+      rsa2048: node.identity.rsa2048,
+    });
+    const payload = of("payload")[0];
+    expect(payload?.code).toBe("OK");
+    expect(Buffer.from(String(payload?.payload), "base64").toString("utf8")).toBe(spirePayload);
+    expect(Buffer.from(String(payload?.payload), "base64").equals(Buffer.from(node.payload))).toBe(true);
+    expect(imds.count("token")).toBe(1);
+
+    const i = node.instance;
+    expect(of("challenge")).toEqual([]);
+    expect(of("attest")[0]).toMatchObject({
+      code: "OK",
+      spiffe_id: `spiffe://${TD}/spire/agent/aws_iid/${SCENARIO_ACCOUNT}/${i.region}/${i.instanceId}`,
+      can_reattest: false,
+    });
+    expect(of("attest")[0]?.selector_values).toEqual(
+      expect.arrayContaining([
+        `instance:id:${i.instanceId}`,
+        "tag:role:db",
+        `account_id:${SCENARIO_ACCOUNT}`,
+      ]),
+    );
+    expect(of("unloaded").map((e) => e.graceful)).toEqual([true, true]);
+    expect(run.status).toBe(0);
+  });
+});
+
+describe("aws_iam: agent-iam -> server-iam round trip, SigV4 verified by the STS fake", () => {
+  const ROLE_ARN = `arn:aws:iam::${SCENARIO_ACCOUNT}:role/spire-node`;
+  const SESSION = "task-0123456789";
+  let scenario: Scenario;
+  let server: SpireHost;
+  const agents: SpireHost[] = [];
+
+  function agentHost(creds: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken: string;
+  }): Promise<SpireHost> {
+    return loadPlugin({
+      command: bundle.path,
+      args: ["agent-iam"],
+      side: "agent",
+      trustDomain: TD,
+      config: 'region = "us-east-1"\nserver_id_header_value = "spire.example.org"',
+      // Ambient credentials, as ECS/EKS/Lambda would provide them; no endpoint: the agent
+      // never calls AWS itself.
+      env: {
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        AWS_SESSION_TOKEN: creds.sessionToken,
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_ENDPOINT_URL: undefined,
+        AWS_ENDPOINT_URL_STS: undefined,
+      },
+    }).then((h) => {
+      agents.push(h);
+      return h;
+    });
+  }
+
+  beforeAll(async () => {
+    scenario = await startScenario();
+    scenario.aws.sts.verifySignatures = true;
+    server = await loadPlugin({
+      command: bundle.path,
+      args: ["server-iam"],
+      side: "server",
+      trustDomain: TD,
+      config: `allowed_account_ids = ["${SCENARIO_ACCOUNT}"]\nserver_id_header_value = "spire.example.org"`,
+      // The SDK's standard override: the server sends the agent-signed bytes to the fake.
+      env: { AWS_ENDPOINT_URL_STS: scenario.aws.url, AWS_ENDPOINT_URL: undefined },
+    });
+  });
+
+  afterAll(async () => {
+    for (const a of agents) expect((await a.unload()).graceful).toBe(true);
+    if (server !== undefined) expect((await server.unload()).graceful).toBe(true);
+    await scenario?.close();
+  });
+
+  it("accepts the agent's challenge-bound GetCallerIdentity and refuses a replay of it", async () => {
+    const creds = scenario.aws.sts.issueRoleCredentials(ROLE_ARN, SESSION);
+    const agent = await agentHost(creds);
+
+    const session = await agent.aidAttestation();
+    let answer: Uint8Array | undefined;
+    const r = await server.attest(session.payload, {
+      respond: async (challenge) => {
+        answer = await session.respond(challenge);
+        return answer;
+      },
+    });
+    session.close();
+    expect(r.challenges).toHaveLength(1);
+    expect(r.challenges[0]).toHaveLength(32);
+    expect(r).toMatchObject({
+      ok: true,
+      attributes: {
+        spiffeId: `spiffe://${TD}/spire/agent/aws_iam/${SCENARIO_ACCOUNT}/spire-node/${SESSION}`,
+        canReattest: true,
+        selectorValues: [
+          `account_id:${SCENARIO_ACCOUNT}`,
+          `principal_arn:arn:aws:sts::${SCENARIO_ACCOUNT}:assumed-role/spire-node/${SESSION}`,
+          "role:spire-node",
+          `role_arn:${ROLE_ARN}`,
+          `session_name:${SESSION}`,
+        ],
+      },
+    });
+    const verified = scenario.aws.server.calls.records.filter(
+      (c) => c.service === "sts" && c.action === "GetCallerIdentity",
+    );
+    expect(verified.map((c) => [c.accessKeyId, c.outcome])).toEqual([[creds.accessKeyId, "ok"]]);
+
+    // The same signed answer against a new attestation: its challenge is not the one signed.
+    const replayed = answer;
+    expect(replayed).toBeDefined();
+    const replay = await server.attest(session.payload, { respond: () => replayed! });
+    expect(replay).toMatchObject({ ok: false, code: 7 });
+    if (!replay.ok) expect(replay.details).toMatch(/challenge/);
+  });
+
+  it("refuses a request STS cannot verify (agent signing with a wrong secret)", async () => {
+    const creds = scenario.aws.sts.issueRoleCredentials(ROLE_ARN, "forger");
+    const agent = await agentHost({ ...creds, secretAccessKey: randomBytes(20).toString("base64") });
+    const session = await agent.aidAttestation();
+    const r = await server.attest(session.payload, { respond: (c) => session.respond(c) });
+    session.close();
+    expect(r).toMatchObject({ ok: false, code: 7 });
+    if (!r.ok) expect(r.details).toMatch(/SignatureDoesNotMatch/);
+    expect(server.stdoutAfterHandshake).toEqual([]);
+    for (const line of [...server.logs, ...agents.flatMap((a) => a.logs)]) {
+      expect(line.problem, line.raw).toBeUndefined();
+      expect(line.raw).not.toContain(creds.secretAccessKey);
+      expect(line.raw).not.toContain(creds.sessionToken);
+    }
+  });
+});
