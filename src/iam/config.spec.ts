@@ -51,9 +51,14 @@ describe("server configuration", () => {
       /allow_iam_users/,
     ],
     [
-      "agent_path_template",
-      'allowed_account_ids = ["123456789012"]\nagent_path_template = "/x"',
-      /not supported by aws_iam yet/,
+      "agent_path_template with an aws_iid field",
+      'allowed_account_ids = ["123456789012"]\nagent_path_template = "/{{ .InstanceID }}"',
+      /can't evaluate field InstanceID in type awsiam.agentPathTemplateData/,
+    ],
+    [
+      "agent_path_template that does not parse",
+      'allowed_account_ids = ["123456789012"]\nagent_path_template = "/{{ .RoleName"',
+      /failed to parse agent svid template/,
     ],
     ["org block without its keys", "verify_organization {}", /management_account_id/],
     ["an unknown block", 'allowed_account_ids = ["123456789012"]\nfoo { }', /unknown key "foo"/],

@@ -8,7 +8,9 @@
 import { invalidArgument } from "../common/errors";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
+import type { CompiledPathTemplate } from "../server/agent-path-template";
 import { DEFAULT_ORG_REGION, logLevelField, REGION_NAME, serverFields } from "../server/config";
+import { compileIamAgentPathTemplate } from "./agent-path";
 import {
   agentStsEndpoint,
   isKnownRegion,
@@ -31,6 +33,8 @@ export interface IamServerConfig {
   allowedAccountIds: Set<string>;
   allowedRoleArns: string[];
   allowIamUsers: boolean;
+  /** agent_path_template, compiled; undefined: the default layout (principal.ts). */
+  agentPathTemplate: CompiledPathTemplate | undefined;
   serverIdHeaderValue: string | undefined;
   organization: IamOrgConfig | undefined;
   logLevel: string;
@@ -68,7 +72,7 @@ export const iamServerFields = {
   server_id_header_value: serverIdField,
   agent_path_template: {
     type: "string",
-    doc: "Not supported by aws_iam yet; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>.",
+    doc: "Path under /spire/agent for the agent ID (Go text/template, SPIRE's sprig allow-list). Fields: .PluginName (aws_iam), .Partition, .AccountID, .PrincipalType (assumed-role or user), .PrincipalARN, .RoleName, .RoleARN, .SessionName, .UserName, .UserID. Default: /aws_iam/<account>/<role>/<session> (escaped), users /aws_iam/<account>/user/<name>/<user id>.",
   },
   verify_organization: serverFields.verify_organization,
   log_level: logLevelField,
@@ -123,10 +127,13 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
     const problem = roleArnPatternProblem(pattern);
     if (problem !== undefined) problems.push(problem);
   }
+  let agentPathTemplate: CompiledPathTemplate | undefined;
   if (raw.agent_path_template !== undefined) {
-    problems.push(
-      "agent_path_template is not supported by aws_iam yet; the agent ID is /spire/agent/aws_iam/<account>/<role>/<session>",
-    );
+    try {
+      agentPathTemplate = compileIamAgentPathTemplate(raw.agent_path_template);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
   }
   const firstPartition = (partitions[0] ?? "aws") as Partition;
   const organization = organizationConfig(raw.verify_organization, firstPartition, problems);
@@ -145,6 +152,7 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
     allowedAccountIds: new Set(accounts),
     allowedRoleArns: roleArns,
     allowIamUsers: raw.allow_iam_users,
+    agentPathTemplate,
     serverIdHeaderValue,
     organization,
     logLevel,

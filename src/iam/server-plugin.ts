@@ -17,7 +17,6 @@ import {
   permissionDenied,
 } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { makeAgentId } from "../server/agent-id";
 import { OrgMembershipCache, type OrgMembershipOptions } from "../server/org";
 import type {
   AgentAttributes,
@@ -28,14 +27,9 @@ import type {
   ServerPluginFactory,
   ValidateResult,
 } from "../spire/contracts";
+import { iamAgentId } from "./agent-path";
 import { decodeIamServerConfig, type IamOrgConfig, type IamServerConfig } from "./config";
-import {
-  defaultAgentPathSegments,
-  globMatch,
-  type Principal,
-  principalFromIdentity,
-  selectorsFor,
-} from "./principal";
+import { globMatch, type Principal, principalFromIdentity, selectorsFor } from "./principal";
 import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
 import { forwardToSts, type StsForwardTarget, stsForwardTargetFromEnv } from "./sts-forward";
 import { verifySignedRequest } from "./verify-request";
@@ -175,11 +169,8 @@ class IamServerPlugin implements ServerAttestorPlugin {
     } else if (active.orgCache !== undefined) {
       await active.orgCache.assertMember(principal.account, ctx.signal);
     }
-    // makeAgentId re-checks SPIFFE path rules (SPIRE answers Internal on an invalid ID).
-    const spiffeId = makeAgentId(
-      active.trustDomain,
-      `/${IAM_PLUGIN_NAME}/${defaultAgentPathSegments(principal).join("/")}`,
-    );
+    // Default layout or agent_path_template; SPIFFE path rules re-checked either way.
+    const spiffeId = iamAgentId(active.trustDomain, config.agentPathTemplate, principal);
     this.log.info("aws_iam attestation accepted", {
       account: principal.account,
       principal_arn: principal.principalArn,

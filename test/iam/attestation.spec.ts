@@ -108,6 +108,17 @@ describe("aws_iam attestation against a SigV4-verifying STS fake", () => {
     await expect(attest(server, agent)).resolves.toMatchObject({ spiffeId: attrs.spiffeId });
   });
 
+  it("renders agent_path_template over the principal (issue 11: templatable agent ID)", async () => {
+    const server = await serverPlugin(
+      rig,
+      `${BASE_SERVER}\nagent_path_template = "/{{ .PluginName }}/{{ .AccountID }}/{{ .RoleName | lower }}/{{ .PrincipalType }}"`,
+    );
+    const attrs = await attest(server, await agentPlugin(rig.creds));
+    expect(attrs.spiffeId).toBe(
+      `spiffe://${TRUST_DOMAIN}/spire/agent/aws_iam/${ACCOUNT}/spire-node/assumed-role`,
+    );
+  });
+
   it("uses the SDK default provider chain when no credentials are injected", async () => {
     const saved = { ...process.env };
     Object.assign(process.env, {
