@@ -1,0 +1,77 @@
+/**
+ * The demo a newcomer runs first (`npm run demo` = build + `dist/spire-aws-iid demo`), and the
+ * bundle's command line as a person sees it.
+ */
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type PrivateBundle, privateBundle } from "./bundle";
+
+let bundle: PrivateBundle;
+
+beforeAll(() => {
+  bundle = privateBundle();
+});
+
+afterAll(() => {
+  bundle?.remove();
+});
+
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    // A person's shell, not a go-plugin host.
+    delete env.NodeAttestor;
+    const child = spawn(process.execPath, [bundle.path, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe("spire-aws-iid demo", () => {
+  it("plays the story: member accepted with its agent ID, outsider refused with PermissionDenied; exit 0", async () => {
+    const r = await run(["demo"]);
+    expect(r.stderr).toBe("");
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(
+      /agent SPIFFE ID {2}spiffe:\/\/example\.org\/spire\/agent\/aws_iid\/111122223333\/us-west-2\/i-[0-9a-f]{17}\n/,
+    );
+    expect(r.stdout).toContain("aws_iid:iamrole:arn:aws:iam::111122223333:role/web-node");
+    expect(r.stdout).toMatch(
+      /AWS calls by the server: {4}ec2:DescribeInstances ×1, iam:GetInstanceProfile ×1/,
+    );
+    expect(r.stdout).toContain("gRPC code  PermissionDenied (7)");
+    expect(r.stdout).toContain("aws account 777788889999 is not in organization");
+    expect(r.stdout).toContain("INFO Attestation accepted");
+    expect(r.stdout).toContain("WARN Attestation rejected");
+    expect(r.stdout).toContain("Result: as expected");
+  });
+
+  it("exits 1 and says what went wrong when the plugin cannot be launched", async () => {
+    const r = await run(["demo", "--plugin", "/bin/false"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("Result: FAILED");
+    expect(r.stdout).toContain("plugin exited before we could connect");
+
+    const source = await run(["demo", "--plugin", "src/main.ts"]);
+    expect(source.status).toBe(1);
+    expect(source.stderr).toContain("npm run demo");
+  });
+});
+
+describe("the bundle's command line", () => {
+  it("lists the four plugin sides and the operator commands on a wrong command", async () => {
+    const r = await run(["bogus"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "bogus"');
+    expect(r.stderr).toContain("server|agent|server-iam|agent-iam");
+    expect(r.stderr).toContain("verify, check-config, demo");
+  });
+});
