@@ -1,0 +1,235 @@
+/**
+ * Every file under examples/ is loaded here with the plugin's own code, so an example cannot
+ * rot when a key, default or message changes:
+ * - whole server.conf/agent.conf files (HCL and JSON) through `check-config` exactly as an
+ *   operator runs it, then their plugin_data through a real Configure-time compile of the
+ *   agent path template;
+ * - examples/plugin_data/*.hcl through the side's schema (agent-*.hcl: agent side);
+ * - the account list JSON through the file-mode reader the organization cache uses;
+ * - aws_iam confs through the aws_iam decoders;
+ * - IAM policies: valid JSON whose allowed actions are exactly those docs/iam-permissions.md
+ *   lists for that file;
+ * - the Helm values' plugin_data and the systemd drop-in.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkPluginData, runCheckConfig } from "../src/cli/check-config";
+import { type GoValue, parseToGoValue } from "../src/hcl/generic";
+import { printHcl } from "../src/hcl/printer";
+import { decodeIamAgentConfig, decodeIamServerConfig } from "../src/iam/config";
+import { compileAgentPathTemplate } from "../src/server/agent-path-template";
+import { parseServerConfig } from "../src/server/config";
+import { readAccountListFile } from "../src/server/org/account-list-file";
+
+const root = resolve(__dirname, "..");
+const examples = join(root, "examples");
+const read = (...p: string[]): string => readFileSync(join(examples, ...p), "utf8");
+
+async function checkConfig(side: "server" | "agent", file: string): Promise<{ code: number; out: string }> {
+  let out = "";
+  const io = {
+    out: (s: string): void => void (out += `${s}\n`),
+    err: (s: string): void => void (out += `${s}\n`),
+  };
+  const code = await runCheckConfig([side, join(examples, file)], io, { env: {} });
+  return { code, out };
+}
+
+function mapGet(v: GoValue | undefined, key: string): GoValue | undefined {
+  if (v === undefined) return undefined;
+  if (v.t === "slice") return v.items.length === 1 ? mapGet(v.items[0], key) : undefined;
+  return v.t === "map" ? v.m.get(key) : undefined;
+}
+
+/** plugin_data of NodeAttestor `name`, re-printed as HCL the way SPIRE hands it to a plugin. */
+function pluginDataOf(confText: string, name: string): string {
+  const tree = parseToGoValue(confText);
+  let data = mapGet(mapGet(mapGet(mapGet(tree, "plugins"), "NodeAttestor"), name), "plugin_data");
+  if (data?.t === "slice") data = data.items[0];
+  if (data === undefined || data.t !== "map") throw new Error(`no plugin_data for ${name}`);
+  return printHcl(data);
+}
+
+describe("examples: whole SPIRE configuration files", () => {
+  it.each([
+    ["server", "server.conf"],
+    ["server", "server.conf.json"],
+    ["agent", "agent.conf"],
+    ["agent", "agent.conf.json"],
+  ] as const)("check-config %s examples/%s is valid", async (side, file) => {
+    const { code, out } = await checkConfig(side, file);
+    expect(out).toContain("valid " + side + ' configuration of NodeAttestor "aws_iid"');
+    expect(code).toBe(0);
+  });
+
+  it("HCL and JSON flavours say the same thing", () => {
+    for (const [a, b] of [
+      ["server.conf", "server.conf.json"],
+      ["agent.conf", "agent.conf.json"],
+    ]) {
+      const hcl = pluginDataOf(read(a!), "aws_iid");
+      const json = pluginDataOf(read(b!), "aws_iid");
+      if (a === "agent.conf") {
+        // agent.conf keeps the endpoint as a comment only.
+        expect(json).toBe(hcl);
+      } else {
+        expect(parseServerConfig(json, { env: {} }).config).toEqual(
+          parseServerConfig(hcl, { env: {} }).config,
+        );
+      }
+    }
+  });
+
+  it("the whole-file checker really rejects a broken example (the test can fail)", async () => {
+    const broken = read("server.conf").replace("assume_role =", "asume_role =");
+    expect(
+      checkPluginData("server", pluginDataOf(broken, "aws_iid"), { env: {} }).map((p) => p.message),
+    ).toEqual(['unknown key "asume_role", did you mean assume_role?']);
+  });
+});
+
+describe("examples/plugin_data", () => {
+  const files = readdirSync(join(examples, "plugin_data")).filter((f) => f.endsWith(".hcl"));
+
+  it("has one example per documented feature", () => {
+    expect(files.sort()).toEqual(
+      [
+        "agent-imds.hcl",
+        "path-template.hcl",
+        "assume-role.hcl",
+        "aws-certificate.hcl",
+        "client-ip.hcl",
+        "eks.hcl",
+        "minimal.hcl",
+        "organization-api.hcl",
+        "organization-file.hcl",
+        "organization-short.hcl",
+        "strict.hcl",
+        "tuning.hcl",
+      ].sort(),
+    );
+  });
+
+  it.each(files)("%s is valid plugin_data", (file) => {
+    const side = file.startsWith("agent-") ? "agent" : "server";
+    const text = read("plugin_data", file);
+    expect(checkPluginData(side, text, { env: {} }).map((p) => p.message)).toEqual([]);
+    if (side === "server") {
+      const template = parseServerConfig(text, { env: {} }).config?.agentPathTemplate;
+      if (template !== undefined) expect(() => compileAgentPathTemplate(template)).not.toThrow();
+    }
+  });
+
+  it("the account list file is what file mode accepts", async () => {
+    const accounts = await readAccountListFile(join(examples, "plugin_data", "org-accounts.json"));
+    expect(accounts.length).toBeGreaterThan(0);
+  });
+});
+
+describe("examples/aws-iam", () => {
+  it.each(["server.conf", "server-organization.conf"])(
+    "%s decodes with the aws_iam server schema",
+    (file) => {
+      expect(() => decodeIamServerConfig(pluginDataOf(read("aws-iam", file), "aws_iam"))).not.toThrow();
+    },
+  );
+
+  it("agent.conf decodes with the aws_iam agent schema", () => {
+    expect(() =>
+      decodeIamAgentConfig(pluginDataOf(read("aws-iam", "agent.conf"), "aws_iam"), {}),
+    ).not.toThrow();
+  });
+});
+
+interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+}
+
+function actionsOf(json: unknown): Set<string> {
+  const out = new Set<string>();
+  const visit = (doc: unknown): void => {
+    if (typeof doc !== "object" || doc === null) return;
+    const statements = (doc as { Statement?: PolicyStatement[] }).Statement;
+    if (Array.isArray(statements)) {
+      for (const s of statements) {
+        if (s.Effect !== "Allow") continue;
+        for (const a of Array.isArray(s.Action) ? s.Action : [s.Action]) out.add(a);
+      }
+      return;
+    }
+    for (const v of Object.values(doc)) visit(v);
+  };
+  visit(json);
+  return out;
+}
+
+/** Example file → actions, from the table of docs/iam-permissions.md. */
+function documentedActions(): Map<string, Set<string>> {
+  const doc = readFileSync(join(root, "docs", "iam-permissions.md"), "utf8");
+  const byFile = new Map<string, Set<string>>();
+  for (const line of doc.split("\n")) {
+    const cells = line.split("|").map((c) => c.trim());
+    if (cells.length < 7 || !cells[5]?.includes("examples/")) continue;
+    const actions = [...(cells[2] ?? "").matchAll(/`([a-z0-9-]+:[A-Za-z]+)`/g)].map((m) => m[1]!);
+    for (const file of [...(cells[5] ?? "").matchAll(/`(examples\/[^`]+)`/g)].map((m) => m[1]!)) {
+      const set = byFile.get(file) ?? new Set<string>();
+      for (const a of actions) set.add(a);
+      byFile.set(file, set);
+    }
+  }
+  return byFile;
+}
+
+describe("examples: IAM policies", () => {
+  const documented = documentedActions();
+  const policyFiles = [
+    ...readdirSync(join(examples, "iam")).map((f) => `examples/iam/${f}`),
+    "examples/aws-iam/org-role-trust-and-permissions.json",
+  ];
+
+  it("docs/iam-permissions.md names every aws_iid policy example", () => {
+    expect([...documented.keys()].sort()).toEqual(
+      policyFiles.filter((f) => f.startsWith("examples/iam/")).sort(),
+    );
+  });
+
+  it.each(policyFiles)("%s is valid JSON with exactly the documented actions", (file) => {
+    const json: unknown = JSON.parse(readFileSync(join(root, file), "utf8"));
+    const actions = actionsOf(json);
+    // The aws_iam example bundles the organization role's trust and permissions in one file.
+    const expected =
+      file === "examples/aws-iam/org-role-trust-and-permissions.json"
+        ? new Set([
+            ...documented.get("examples/iam/organization-role-policy.json")!,
+            ...documented.get("examples/iam/organization-role-trust.json")!,
+          ])
+        : documented.get(file);
+    expect([...actions].sort()).toEqual([...(expected ?? [])].sort());
+  });
+});
+
+describe("examples: deployment snippets", () => {
+  it("helm/values.yaml: plugin_args, checksum and a valid plugin_data", () => {
+    const text = read("helm", "values.yaml");
+    expect(text).toMatch(/plugin_args: \["server"\]/);
+    expect(text).toMatch(/plugin_checksum: [0-9a-f]{64}\n/);
+    const start = text.indexOf("plugin_data: {");
+    expect(start).toBeGreaterThan(0);
+    let depth = 0;
+    let end = start + "plugin_data: ".length;
+    for (; end < text.length; end++) {
+      if (text[end] === "{") depth++;
+      if (text[end] === "}" && --depth === 0) break;
+    }
+    const json = text.slice(start + "plugin_data: ".length, end + 1);
+    expect(checkPluginData("server", json, { env: {} }).map((p) => p.message)).toEqual([]);
+  });
+
+  it("systemd drop-in puts a node directory on PATH in a [Service] section", () => {
+    const text = read("systemd", "spire-server.service.d-spire-aws-iid.conf");
+    expect(text).toMatch(/^\[Service\]$/m);
+    expect(text).toMatch(/^Environment=PATH=\S*node\S*\/bin:/m);
+  });
+});
