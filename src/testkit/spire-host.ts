@@ -14,7 +14,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import type { Empty as GoogleEmpty } from "../gen/google/protobuf/empty";
 import { type ConnInfo, GRPCBrokerClient } from "../gen/plugin/grpc_broker";
@@ -236,7 +235,7 @@ export class SpireHost {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const logs: PluginLogLine[] = [];
-    createInterface({ input: child.stderr! }).on("line", (line) => logs.push(checkHclogLine(line)));
+    onGoLines(child.stderr!, (line) => logs.push(checkHclogLine(line)));
 
     let handshake: HandshakeInfo;
     try {
@@ -247,7 +246,7 @@ export class SpireHost {
     }
     const hostDir = mkdtempSync(join(tmpdir(), "spirehost-"));
     const host = new SpireHost(options, child, handshake, hostDir, logs);
-    createInterface({ input: child.stdout! }).on("line", (line) => host.stdoutAfterHandshake.push(line));
+    onGoLines(child.stdout!, (line) => host.stdoutAfterHandshake.push(line));
     try {
       await host.connect();
     } catch (err) {
@@ -679,4 +678,28 @@ export async function loadPlugin(
     throw err;
   }
   return host;
+}
+
+/**
+ * Lines as go-plugin reads a plugin's stderr/stdout (bufio.Reader.ReadLine): split on "\n"
+ * only, one trailing "\r" dropped. node:readline is not that: from Node 24 it also breaks lines
+ * at U+2028/U+2029, which would make a valid hclog record look like two broken ones.
+ */
+function onGoLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let pending = "";
+  const emit = (line: string): void => onLine(line.endsWith("\r") ? line.slice(0, -1) : line);
+  stream.setEncoding("utf8");
+  stream.on("data", (chunk: string) => {
+    pending += chunk;
+    let nl = pending.indexOf("\n");
+    while (nl >= 0) {
+      emit(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      nl = pending.indexOf("\n");
+    }
+  });
+  stream.on("end", () => {
+    if (pending !== "") emit(pending);
+    pending = "";
+  });
 }
