@@ -151,7 +151,7 @@ class Demo {
     this.cleanups.push(() => imds.close());
 
     this.out(`Loopback fakes\n`);
-    this.out(`  AWS APIs  ${scenario.aws.url}  (STS, EC2, IAM, Organizations; SigV4 checked)\n`);
+    this.out(`  AWS APIs  ${scenario.aws.url}  (STS, EC2, IAM, Organizations; the real AWS SDK talks to them)\n`);
     this.out(`  IMDS      ${imds.url}  (IMDSv2; documents signed by a test CA)\n`);
     this.out(
       `  organization: management account ${MANAGEMENT_ACCOUNT}, members ${MANAGEMENT_ACCOUNT} and ${SCENARIO_ACCOUNT}\n\n`,
