@@ -151,7 +151,9 @@ class Demo {
     this.cleanups.push(() => imds.close());
 
     this.out(`Loopback fakes\n`);
-    this.out(`  AWS APIs  ${scenario.aws.url}  (STS, EC2, IAM, Organizations; the real AWS SDK talks to them)\n`);
+    this.out(
+      `  AWS APIs  ${scenario.aws.url}  (STS, EC2, IAM, Organizations; the real AWS SDK talks to them)\n`,
+    );
     this.out(`  IMDS      ${imds.url}  (IMDSv2; documents signed by a test CA)\n`);
     this.out(
       `  organization: management account ${MANAGEMENT_ACCOUNT}, members ${MANAGEMENT_ACCOUNT} and ${SCENARIO_ACCOUNT}\n\n`,
@@ -357,7 +359,9 @@ export function formatCalls(records: readonly CallRecord[]): string {
   }
   return [...counts]
     .map(([key, e]) => {
-      const notes = [...e.notOk].map(([o, n]) => `${n} ${o}`).join(", ");
+      const notes = [...e.notOk]
+        .map(([o, n]) => (o === "error" ? `${n} answered with an AWS error` : `${n} ${o}`))
+        .join(", ");
       return `${key} ×${e.n}${notes === "" ? "" : ` (${notes})`}`;
     })
     .join(", ");
