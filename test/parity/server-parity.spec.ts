@@ -147,6 +147,24 @@ describe("parity: configuration keys", () => {
     );
   });
 
+  it("verify_organization assumes its role with the base credentials, not through assume_role", async () => {
+    scenario.addOrgAccount(SCENARIO_ACCOUNT);
+    const from = scenario.aws.server.calls.records.length;
+    const plugin = await configured(
+      `assume_role = "spire-reader"\nverify_organization {\n  management_account_id = "${MANAGEMENT_ACCOUNT}"\n  assume_org_role = "spire-org-reader"\n}`,
+    );
+    await plugin.attest(ctx(scenario.addNode().payload));
+    const assumeCalls = scenario.aws.server.calls.records
+      .slice(from)
+      .filter((r) => r.service === "sts" && r.action === "AssumeRole");
+    // One for the node's account (assume_role), one for the management account (assume_org_role).
+    expect(assumeCalls.length).toBeGreaterThanOrEqual(2);
+    // Every AssumeRole was signed with the static keys, none with assumed-role (ASIA…) keys.
+    expect(new Set(assumeCalls.map((r) => r.accessKeyId))).toEqual(
+      new Set([scenario.credentials.accessKeyId]),
+    );
+  });
+
   it("a Configure call resets the organization cache (the next attestation lists accounts again)", async () => {
     scenario.addOrgAccount(SCENARIO_ACCOUNT);
     const org = `verify_organization {\n  management_account_id = "${MANAGEMENT_ACCOUNT}"\n  assume_org_role = "spire-org-reader"\n}`;
