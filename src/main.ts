@@ -35,7 +35,12 @@ const COMMANDS: Record<string, () => Promise<OperatorCommand>> = {
   },
   "check-config": async () => {
     const { runCheckConfig } = await import("./cli/check-config");
-    return { run: (args) => runCheckConfig([...args], stdio) };
+    // runCheckConfig hands over one line per call (its CheckIo contract), without "\n".
+    const lines = {
+      out: (s: string): void => stdio.out(`${s}\n`),
+      err: (s: string): void => stdio.err(`${s}\n`),
+    };
+    return { run: (args) => runCheckConfig([...args], lines) };
   },
   // The demo bundles the loopback testkit; it stays behind this import so a plugin start
   // never loads it.

@@ -11,6 +11,7 @@
  *   lists for that file;
  * - the Helm values' plugin_data and the systemd drop-in.
  */
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -61,6 +62,27 @@ describe("examples: whole SPIRE configuration files", () => {
     const { code, out } = await checkConfig(side, file);
     expect(out).toContain("valid " + side + ' configuration of NodeAttestor "aws_iid"');
     expect(code).toBe(0);
+  });
+
+  it("the built bundle prints one line per result (what an operator sees)", () => {
+    // dist/spire-aws-iid is built by test/global-setup.ts.
+    const run = (file: string): { status: number | null; stdout: string } =>
+      spawnSync(process.execPath, [join(root, "dist", "spire-aws-iid"), "check-config", "server", file], {
+        encoding: "utf8",
+        cwd: root,
+      });
+    const ok = run("examples/server.conf");
+    expect(ok.stdout).toBe('examples/server.conf: valid server configuration of NodeAttestor "aws_iid"\n');
+    expect(ok.status).toBe(0);
+    const bad = run("examples/plugin_data/agent-imds.hcl");
+    expect(bad.stdout.split("\n")).toEqual([
+      'examples/plugin_data/agent-imds.hcl:3:1: unknown key "ec2_metadata_endpoint"',
+      'examples/plugin_data/agent-imds.hcl:4:1: unknown key "imds_timeout"',
+      'examples/plugin_data/agent-imds.hcl:5:1: unknown key "disable_imdsv1_fallback"',
+      "examples/plugin_data/agent-imds.hcl: invalid server configuration: 3 problems",
+      "",
+    ]);
+    expect(bad.status).toBe(1);
   });
 
   it("HCL and JSON flavours say the same thing", () => {
