@@ -60,7 +60,7 @@ describe("examples: whole SPIRE configuration files", () => {
     ["agent", "agent.conf.json"],
   ] as const)("check-config %s examples/%s is valid", async (side, file) => {
     const { code, out } = await checkConfig(side, file);
-    expect(out).toContain("valid " + side + ' configuration of NodeAttestor "aws_iid"');
+    expect(out).toContain(`valid ${side} configuration of NodeAttestor "aws_iid"`);
     expect(code).toBe(0);
   });
 
