@@ -212,6 +212,18 @@ describe("function coverage against SPIRE's allow-list", () => {
   });
 });
 
+describe("deliberate differences from Go that docs/parity.md names", () => {
+  it("keys returns insertion order, where Go's map order is random", () => {
+    const t = compileAgentPathTemplate('/{{ keys (dict "b" "1" "a" "2" "c" "3") | join "-" }}');
+    expect(t.render(data())).toBe("/b-a-c");
+  });
+
+  it("trunc cutting inside a UTF-8 sequence yields U+FFFD, where Go yields an invalid byte", () => {
+    const t = compileAgentPathTemplate('/{{ "aé" | trunc 2 }}');
+    expect(t.render(data())).toBe("/a\ufffd");
+  });
+});
+
 describe("compilePathTemplate (caller-supplied root fields)", () => {
   const schema = {
     typeName: "test.rootData",
