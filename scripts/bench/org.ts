@@ -112,6 +112,13 @@ export async function run(): Promise<{ name: string; [k: string]: unknown }> {
 
   return {
     name: "org",
+    metrics: {
+      burst_list_calls: burst.listAccountsCalls,
+      burst_throttled: burst.throttled,
+      list_50k_ms: Math.round(listMs),
+      heap_50k_mb: Math.round(((heapAfter - heapBefore) / 1024 / 1024) * 10) / 10,
+      lookup_ns: Math.round(lookupNs),
+    },
     burst800Accounts: burst,
     foreignAccountRetried1000: { awsCalls: foreignCalls },
     list50000Accounts: {

@@ -1,0 +1,56 @@
+/**
+ * Helpers shared by the bench scenarios. Scenarios run as esbuild bundles from a temporary
+ * directory (scripts/bench.ts), so `__dirname` is not the repository: the runner passes the
+ * repository root in BENCH_ROOT.
+ */
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export function repoRoot(): string {
+  return process.env.BENCH_ROOT ?? resolve(__dirname, "..", "..", "..");
+}
+
+/** The shipped plugin: what SPIRE's plugin_cmd points at (BENCH_PLUGIN: another build). */
+export function bundlePath(): string {
+  return process.env.BENCH_PLUGIN ?? join(repoRoot(), "dist", "spire-aws-iid");
+}
+
+/** Nearest-rank quantile of an ascending array. */
+export function quantile(sorted: readonly number[], q: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+export function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Resident set size of a process in MB, from /proc/<pid>/status (Linux). */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (match?.[1] === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  return round(Number(match[1]) / 1024);
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  // USER_HZ is 100 on every Linux the bench targets.
+  return ticks * 10;
+}
+
+/**
+ * How the host starts the plugin: the bundle itself, as SPIRE's plugin_cmd would. With
+ * BENCH_CPU_PROF_DIR set, through `node --cpu-prof` so the plugin process writes a V8 CPU
+ * profile there when it exits (used to find what a missed goal costs).
+ */
+export function pluginCommand(side: "server" | "agent" = "server"): { command: string; args: string[] } {
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  if (profDir === undefined || profDir === "") return { command: bundlePath(), args: [side] };
+  return { command: process.execPath, args: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, bundlePath(), side] };
+}
