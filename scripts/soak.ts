@@ -56,6 +56,8 @@ export interface SoakResult {
   byKind: Record<SoakKind, number>;
   wrong: { kind: SoakKind; got: string }[];
   crashed: boolean;
+  /** The plugin's last log lines when it exited early (why it died). */
+  lastLogs: string[];
   exitedEarly: string | undefined;
   samples: ProcessSample[];
   /** After warm-up (the first 5 % of the run). */
@@ -65,10 +67,15 @@ export interface SoakResult {
   unloadGraceful: boolean;
 }
 
+/** RSS and open descriptors of the plugin process; zeros once it has exited. */
 function sample(pid: number, done: number): ProcessSample {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  return { done, rssKiB: Number(rss ?? "0"), fds: readdirSync(`/proc/${pid}/fd`).length };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+    return { done, rssKiB: Number(rss ?? "0"), fds: readdirSync(`/proc/${pid}/fd`).length };
+  } catch {
+    return { done, rssKiB: 0, fds: 0 };
+  }
 }
 
 function forge(payload: Uint8Array): Uint8Array {
@@ -248,6 +255,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       wrong,
       crashed,
       exitedEarly,
+      lastLogs: crashed ? h.logs.slice(-20).map((l) => JSON.stringify(l)) : [],
       samples,
       baseline: baseline ?? samples[0]!,
       final,
@@ -286,6 +294,8 @@ async function main(): Promise<void> {
     fds: { start: r.samples[0]!.fds, afterWarmup: r.baseline.fds, end: r.final.fds },
     samples: r.samples,
     wrong: r.wrong.slice(0, 10),
+    exitedEarly: r.exitedEarly,
+    lastLogs: r.lastLogs,
   };
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   process.exitCode = r.crashed || r.wrong.length > 0 ? 1 : 0;

@@ -349,3 +349,32 @@ describe("server attestor: roles and credentials", () => {
     }
   });
 });
+
+describe("server attestor: expensive work only after cheap checks", () => {
+  it("malformed, oversized, forged and foreign-signed payloads make no AWS call at all", async () => {
+    const plugin = newPlugin();
+    try {
+      await plugin.configure({ trustDomain: TD }, scenario.pluginData('assume_role = "spire-reader"'));
+      const node = scenario.addNode();
+      const forged = Buffer.from(
+        Buffer.from(node.payload).toString("utf8").replace(SCENARIO_ACCOUNT, "000000000000"),
+        "utf8",
+      );
+      const payloads: [Uint8Array, number][] = [
+        [Buffer.from("{not json"), Code.InvalidArgument],
+        [Buffer.alloc(64 * 1024 + 1, 0x20), Code.InvalidArgument],
+        [forged, Code.PermissionDenied],
+        // Signed by the test CA, which is trusted for us-west-2 and us-east-1 only.
+        [scenario.addNode({ region: "eu-west-1" }).payload, Code.PermissionDenied],
+      ];
+      const before = scenario.aws.server.calls.count();
+      for (const [payload, code] of payloads) {
+        expect((await outcome(plugin.attest(ctx(payload)))).code).toBe(code);
+      }
+      // Signature checks come before any AWS call: junk cannot spend the account's API quota.
+      expect(scenario.aws.server.calls.count()).toBe(before);
+    } finally {
+      await plugin.close();
+    }
+  });
+});
