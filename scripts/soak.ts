@@ -9,6 +9,8 @@
  *
  * test/soak.spec.ts runs a reduced version in `npm test`.
  */
+
+import { setMaxListeners } from "node:events";
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -180,8 +182,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const pid = host.child.pid ?? 0;
     const h = host;
     let exitedEarly: string | undefined;
+    // A dead plugin never answers: abort what is in flight instead of waiting forever.
+    const dead = new AbortController();
+    // Every in-flight attestation listens on it (concurrency > Node's default warning of 10).
+    setMaxListeners(0, dead.signal);
     void h.waitForExit().then((e) => {
       exitedEarly = `plugin exited: code ${e.code} signal ${e.signal}`;
+      progress(
+        `${exitedEarly}; last logs:\n${h.logs
+          .slice(-20)
+          .map((l) => JSON.stringify(l))
+          .join("\n")}`,
+      );
+      dead.abort();
     });
 
     const byKind = Object.fromEntries(SOAK_KINDS.map((k) => [k, 0])) as Record<SoakKind, number>;
@@ -220,7 +233,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           payload = pick(MALFORMED);
           break;
       }
-      const outcome = await h.attest(payload);
+      const outcome = await h.attest(payload, { signal: dead.signal });
       byKind[kind] += 1;
       const bad = expectation(kind, outcome, expectedId);
       if (bad !== undefined && wrong.length < 50) wrong.push({ kind, got: bad });

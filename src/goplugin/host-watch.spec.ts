@@ -31,17 +31,34 @@ describe("watchHost", () => {
       brokerCloseGraceMs: 10,
       onHostGone: (r) => reasons.push(r),
     });
-    w.brokerClosed();
-    w.brokerClosed();
+    w.brokerClosed("cancelled");
+    w.brokerClosed("ended");
     await until(() => reasons.length > 0);
-    expect(reasons).toEqual(["the host closed its broker stream and sent no Shutdown"]);
+    expect(reasons).toEqual([
+      "the host closed its broker stream (cancelled) and made no call since, not even Shutdown",
+    ]);
 
     const quiet: string[] = [];
     const w2 = watchHost({ ppid: () => 7, brokerCloseGraceMs: 10, onHostGone: (r) => quiet.push(r) });
-    w2.brokerClosed();
+    w2.brokerClosed("ended");
     w2.stop(); // the Shutdown that go-plugin sends right after closing the broker
     await new Promise((r) => setTimeout(r, 40));
     expect(quiet).toEqual([]);
+    w.stop();
+  });
+
+  it("a host that keeps calling is alive, whatever happened to its broker stream", async () => {
+    const reasons: string[] = [];
+    const w = watchHost({ ppid: () => 7, brokerCloseGraceMs: 20, onHostGone: (r) => reasons.push(r) });
+    w.brokerClosed("cancelled");
+    for (let i = 0; i < 6; i++) {
+      w.activity();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(reasons).toEqual([]);
+    // Calls stop: the next grace period without one ends it.
+    await until(() => reasons.length > 0);
+    expect(reasons[0]).toMatch(/made no call since/);
     w.stop();
   });
 });

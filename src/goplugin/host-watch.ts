@@ -8,8 +8,11 @@
  * - the parent process changes (we were re-parented to init or a subreaper): polled, since
  *   Node has no prctl(PR_SET_PDEATHSIG);
  * - the host's broker stream (go-plugin opens it right after connecting and keeps it for the
- *   plugin's lifetime) ends without a Shutdown following within a grace period. go-plugin's
- *   Kill() closes the broker *before* calling Shutdown, so the grace must cover that gap.
+ *   plugin's lifetime) ends, and then neither a Shutdown nor any other call from the host
+ *   arrives within a grace period. go-plugin's Kill() closes the broker *before* calling
+ *   Shutdown, so the grace must cover that gap; and a host that is still calling us is alive
+ *   whatever happened to its broker stream (a soak through a host that opens a connection
+ *   per call showed the stream can end while the host is well), so any call re-arms the wait.
  */
 
 /** How often the parent pid is checked. A timer per second is negligible. */
@@ -27,8 +30,10 @@ export interface HostWatchOptions {
 }
 
 export interface HostWatch {
-  /** The broker stream from the host ended (end, cancel or error). */
-  brokerClosed(): void;
+  /** The broker stream from the host ended (end, cancel or error); `how` goes in the log. */
+  brokerClosed(how: string): void;
+  /** The host made a call: it is alive. */
+  activity(): void;
   /** The host asked for Shutdown, or we are exiting anyway: stop watching. */
   stop(): void;
 }
@@ -38,6 +43,23 @@ export function watchHost(options: HostWatchOptions): HostWatch {
   const initial = ppid();
   let stopped = false;
   let brokerTimer: NodeJS.Timeout | undefined;
+  let brokerClosedHow: string | undefined;
+  let sawActivity = false;
+  const grace = options.brokerCloseGraceMs ?? BROKER_CLOSE_GRACE_MS;
+
+  const armBrokerTimer = (): void => {
+    sawActivity = false;
+    brokerTimer = setTimeout(() => {
+      if (sawActivity) {
+        armBrokerTimer();
+        return;
+      }
+      gone(
+        `the host closed its broker stream (${brokerClosedHow}) and made no call since, not even Shutdown`,
+      );
+    }, grace);
+    brokerTimer.unref();
+  };
 
   const gone = (reason: string): void => {
     if (stopped) return;
@@ -60,13 +82,13 @@ export function watchHost(options: HostWatchOptions): HostWatch {
   }
 
   return {
-    brokerClosed(): void {
+    brokerClosed(how: string): void {
       if (stopped || brokerTimer !== undefined) return;
-      brokerTimer = setTimeout(
-        () => gone("the host closed its broker stream and sent no Shutdown"),
-        options.brokerCloseGraceMs ?? BROKER_CLOSE_GRACE_MS,
-      );
-      brokerTimer.unref();
+      brokerClosedHow = how;
+      armBrokerTimer();
+    },
+    activity(): void {
+      sawActivity = true;
     },
     stop,
   };

@@ -118,10 +118,16 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
   // process.exit() and a natural exit both run 'exit' listeners; SIGKILL leaves the file.
   process.once("exit", removeSocket);
 
+  // Every incoming call is a sign of a live host (see host-watch.ts).
+  const noteActivity: grpc.ServerInterceptor = (_method, call) => {
+    hostWatch?.activity();
+    return new grpc.ServerInterceptingCall(call);
+  };
   const server = new grpc.Server({
     // go-plugin's host sends keepalives only if configured; be lenient with what it sends.
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
+    interceptors: [noteActivity],
   });
   const runtime: GoPluginRuntime = { broker, shutdownSignal: shutdownController.signal };
 
@@ -181,12 +187,16 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
       });
       // The host never expects anything from us on this stream; SPIRE cancels it at unload,
       // right before Shutdown. If no Shutdown follows, the host died.
+      const closed = (how: string): void => {
+        logger.debug("Host broker stream closed", { how });
+        hostWatch?.brokerClosed(how);
+      };
       call.on("end", () => {
         call.end();
-        hostWatch?.brokerClosed();
+        closed("ended");
       });
-      call.on("cancelled", () => hostWatch?.brokerClosed());
-      call.on("error", () => hostWatch?.brokerClosed());
+      call.on("cancelled", () => closed("cancelled"));
+      call.on("error", (err: Error) => closed(`error: ${err.message}`));
     },
   });
 
