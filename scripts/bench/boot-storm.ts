@@ -103,6 +103,16 @@ export async function run(): Promise<{ name: string; [k: string]: unknown }> {
     );
     return {
       name: "boot-storm",
+      description:
+        "AWS access layer alone (no plugin): 1,000 concurrent instance + profile lookups, defaults vs SPIRE's call pattern",
+      metrics: {
+        ec2_iam_calls: plugin.ec2IamCalls,
+        failures: plugin.failures,
+        wall_ms: plugin.wallMs,
+        spire_ec2_iam_calls: spire.ec2IamCalls,
+        spire_failures: spire.failures,
+        spire_adaptive_failures: spireAdaptive.failures,
+      },
       instances: INSTANCES,
       ec2Bucket:
         "Describe* burst 100, refill 20/s per account+region (unfiltered DescribeInstances 50, 10/s)",

@@ -5,17 +5,12 @@
  * SPIRE-like host. Run `npm run build` first (npm run bench does).
  */
 import { spawn } from "node:child_process";
-import { join, resolve } from "node:path";
 import { SpireHost } from "../../src/testkit/spire-host";
 import type { BenchResult } from "../bench";
+import { bundlePath, quantile } from "./lib/common";
 
 const RUNS = 20;
-const BUNDLE = join(resolve(__dirname, "../.."), "dist", "spire-aws-iid");
-
-function quantile(sorted: number[], q: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
+const BUNDLE = bundlePath();
 
 function firstLineMs(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolvePromise, reject) => {
