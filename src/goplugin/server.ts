@@ -129,7 +129,6 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
     interceptors: [noteActivity],
   });
-  raiseStreamResetLimit(server);
   const runtime: GoPluginRuntime = { broker, shutdownSignal: shutdownController.signal };
 
   let exiting = false;
@@ -278,30 +277,6 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
   );
 
   return { ...runtime, socketPath, server, shutdown };
-}
-
-/**
- * SPIRE server cancels every Attest stream once it has the agent attributes, so each
- * attestation ends with an RST_STREAM from the host. nghttp2's rapid-reset guard
- * (CVE-2023-44487) allows a burst of 1000 resets, then 33 per second, and past that kills
- * the whole HTTP/2 session with INTERNAL_ERROR: every attestation in flight fails and the
- * broker stream drops (the soak saw this at ~1000 attestations above 33/s). The host is
- * SPIRE on a private unix socket, not an internet client, so the guard only hurts here.
- * Node >= 22.10 accepts streamResetBurst/streamResetRate; grpc-js has no option for them,
- * so they go into the options it passes to http2.createServer (a private field: if a
- * grpc-js upgrade renames it, this silently does nothing and the default applies). Node 20
- * ignores them: there, sustained bursts above 33 attestations/s cost a reconnect now and
- * then, which SPIRE's gRPC client does by itself (agents retry the failed attestations).
- */
-export const STREAM_RESET_BURST = 1_000_000;
-export const STREAM_RESET_RATE = 100_000;
-
-function raiseStreamResetLimit(server: grpc.Server): void {
-  const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
-  const options = internals.commonServerOptions;
-  if (typeof options !== "object" || options === null) return;
-  options.streamResetBurst = STREAM_RESET_BURST;
-  options.streamResetRate = STREAM_RESET_RATE;
 }
 
 /** go-plugin: chown the socket to PLUGIN_UNIX_SOCKET_GROUP (name or gid) and make it 0660. */
