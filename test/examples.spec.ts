@@ -28,13 +28,17 @@ const examples = join(root, "examples");
 const read = (...p: string[]): string => readFileSync(join(examples, ...p), "utf8");
 
 async function checkConfig(side: "server" | "agent", file: string): Promise<{ code: number; out: string }> {
-  let out = "";
+  const lines: string[] = [];
   const io = {
-    out: (s: string): void => void (out += `${s}\n`),
-    err: (s: string): void => void (out += `${s}\n`),
+    out: (s: string): void => {
+      lines.push(s);
+    },
+    err: (s: string): void => {
+      lines.push(s);
+    },
   };
   const code = await runCheckConfig([side, join(examples, file)], io, { env: {} });
-  return { code, out };
+  return { code, out: lines.map((l) => `${l}\n`).join("") };
 }
 
 function mapGet(v: GoValue | undefined, key: string): GoValue | undefined {

@@ -9,14 +9,14 @@ describe("strict BER reader", () => {
     expect(seq.indefinite).toBe(true);
     expect(seq.end).toBe(9);
     expect(children(b("30 80 02 01 01 04 00 00 00"), seq).map((c) => c.tag)).toEqual([0x02, 0x04]);
-    expect(readRoot(b("30 81 80" + "05 00".repeat(64))).contentEnd).toBe(131);
+    expect(readRoot(b(`30 81 80${"05 00".repeat(64)}`)).contentEnd).toBe(131);
   });
 
   it.each([
     ["high tag number", "1f 01 00"],
     ["indefinite primitive", "04 80 00 00"],
     ["non-minimal short length", "04 81 01 00"],
-    ["length with a leading zero", "04 82 00 81" + "00".repeat(129)],
+    ["length with a leading zero", `04 82 00 81${"00".repeat(129)}`],
     ["five length octets", "04 85 00 00 00 00 01 00"],
     ["overrun", "30 03 02 01"],
     ["trailing bytes", "05 00 00"],
