@@ -5,7 +5,8 @@
  * is: no crash, no wrong decision (every outcome is checked against the expected one), memory
  * that levels off, and no file-descriptor growth (sockets to AWS, to the host services).
  *
- *   npm run soak                      # 100,000 attestations (SOAK_TOTAL, SOAK_CONCURRENCY)
+ *   npm run soak                      # 100,000 attestations (SOAK_TOTAL, SOAK_CONCURRENCY,
+ *                                     # SOAK_BUNDLE: another build than dist/spire-aws-iid)
  *
  * test/soak.spec.ts runs a reduced version in `npm test`.
  */
@@ -307,6 +308,7 @@ async function main(): Promise<void> {
   const r = await runSoak({
     total,
     concurrency,
+    bundle: process.env.SOAK_BUNDLE || undefined,
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   const mib = (k: number): string => (k / 1024).toFixed(1);

@@ -129,6 +129,7 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
     "grpc.max_receive_message_length": MAX_RECEIVE_MESSAGE_BYTES,
     interceptors: [noteActivity],
   });
+  raiseStreamResetLimit(server);
   const runtime: GoPluginRuntime = { broker, shutdownSignal: shutdownController.signal };
 
   let exiting = false;
@@ -277,6 +278,30 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
   );
 
   return { ...runtime, socketPath, server, shutdown };
+}
+
+/**
+ * SPIRE server cancels every Attest stream once it has the agent attributes, so each
+ * attestation ends with an RST_STREAM from the host, and rejected ones add resets of their
+ * own. nghttp2's rapid-reset guard (CVE-2023-44487) allows a burst of 1000 resets, then 33
+ * per second, and past that kills the whole HTTP/2 session with INTERNAL_ERROR: every
+ * attestation in flight fails and the broker stream drops. The soak (scripts/soak.ts,
+ * 30,000 attestations at ~900/s on Node 22.23) lost 72 calls that way without this and none
+ * with it. The host is SPIRE on a private unix socket, not an internet client, so the guard
+ * only hurts here. Node >= 22.10 accepts streamResetBurst/streamResetRate; grpc-js has no
+ * option for them, so they go into the options it hands to http2.createServer (a private
+ * field: if a grpc-js upgrade renames it this does nothing and the default applies). Node 20
+ * ignores them: there the occasional reset remains (see docs/security.md, Known limits).
+ */
+export const STREAM_RESET_BURST = 1_000_000;
+export const STREAM_RESET_RATE = 100_000;
+
+function raiseStreamResetLimit(server: grpc.Server): void {
+  const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
+  const options = internals.commonServerOptions;
+  if (typeof options !== "object" || options === null) return;
+  options.streamResetBurst = STREAM_RESET_BURST;
+  options.streamResetRate = STREAM_RESET_RATE;
 }
 
 /** go-plugin: chown the socket to PLUGIN_UNIX_SOCKET_GROUP (name or gid) and make it 0660. */
