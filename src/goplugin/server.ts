@@ -296,7 +296,7 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
 export const STREAM_RESET_BURST = 1_000_000;
 export const STREAM_RESET_RATE = 100_000;
 
-function raiseStreamResetLimit(server: grpc.Server): void {
+export function raiseStreamResetLimit(server: grpc.Server): void {
   const internals = server as unknown as { commonServerOptions?: Record<string, unknown> };
   const options = internals.commonServerOptions;
   if (typeof options !== "object" || options === null) return;
