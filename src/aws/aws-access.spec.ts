@@ -129,6 +129,31 @@ describe("createAwsAccess against the fakes", () => {
     );
   });
 
+  it("sends an idle lookup at once, paces the next, and leaves a cancelled lookup out of the paced call", async () => {
+    const [first, second, third] = aws.world.addInstances(3, { account: ACCOUNT, region: REGION });
+    const sizes: number[] = [];
+    const metrics = new (class extends CountingMetrics {
+      override addSample(key: readonly string[], value: number): void {
+        if (key.join(".") === "aws.describe_instances.batch_size") sizes.push(value);
+      }
+    })();
+    // The longest window the config allows: the second and third lookups are certain to
+    // arrive inside it, so they wait for the paced call.
+    const a = access({ describeBatchWindowMs: 1_000, metrics });
+    await a.describeInstance(ACCOUNT, REGION, first!.instanceId);
+    expect(sizes).toEqual([1]);
+    const controller = new AbortController();
+    const cancelled = rejection(a.describeInstance(ACCOUNT, REGION, third!.instanceId, controller.signal));
+    const kept = a.describeInstance(ACCOUNT, REGION, second!.instanceId);
+    controller.abort();
+    const err = await cancelled;
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toContain("cancelled");
+    expect((await kept).InstanceId).toBe(second!.instanceId);
+    expect(sizes).toEqual([1, 1]);
+    expect(aws.server.calls.count({ service: "ec2", action: "DescribeInstances" })).toBe(2);
+  });
+
   it("makes one call per lookup with batching off (SPIRE's pattern)", async () => {
     const launched = aws.world.addInstances(30, { account: ACCOUNT, region: REGION });
     const a = access({ describeBatchWindowMs: 0 });

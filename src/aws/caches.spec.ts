@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { DescribeInstancesBatcher } from "./describe-instances-batcher";
 import { EksMembership } from "./eks-membership";
 import { SingleFlightCache } from "./single-flight-cache";
 
@@ -29,59 +28,6 @@ describe("SingleFlightCache", () => {
     const cache = new SingleFlightCache<string>({ ttlMs: 1000, maxEntries: 10 });
     await expect(cache.get("k", () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
     expect((await cache.get("k", async () => "ok")).value).toBe("ok");
-  });
-});
-
-describe("DescribeInstancesBatcher", () => {
-  const target = { key: "a|r", account: "a", region: "r" };
-
-  it("makes ceil(N/200) calls for N concurrent distinct lookups and de-duplicates IDs", async () => {
-    const calls: number[] = [];
-    const batcher = new DescribeInstancesBatcher<string>({
-      windowMs: 5,
-      fetch: async (_t, ids) => {
-        calls.push(ids.length);
-        return new Map(ids.filter((id) => !id.endsWith("x")).map((id) => [id, `instance ${id}`]));
-      },
-    });
-    const ids = Array.from({ length: 1000 }, (_, i) => `i-${i}`);
-    const out = await Promise.all([...ids, "i-0", "i-1x"].map((id) => batcher.lookup(target, id)));
-    // i-0 was already sent in the first (full, flushed early) call, so it joins the last one.
-    expect(calls).toEqual([200, 200, 200, 200, 200, 2]);
-    expect(out[0]).toBe("instance i-0");
-    expect(out[1000]).toBe("instance i-0");
-    expect(out[1001]).toBeUndefined();
-    calls.length = 0;
-    await Promise.all(Array.from({ length: 10 }, () => batcher.lookup(target, "i-7")));
-    expect(calls).toEqual([1]);
-  });
-
-  it("rejects only the lookups carried by a failed call", async () => {
-    let n = 0;
-    const batcher = new DescribeInstancesBatcher<string>({
-      windowMs: 5,
-      maxIdsPerCall: 2,
-      fetch: async (_t, ids) => {
-        n += 1;
-        if (n === 1) throw new Error("throttled");
-        return new Map(ids.map((id) => [id, id]));
-      },
-    });
-    const out = await Promise.allSettled(["i-1", "i-2", "i-3"].map((id) => batcher.lookup(target, id)));
-    expect(out.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled"]);
-  });
-
-  it("calls once per lookup with a zero window", async () => {
-    let calls = 0;
-    const batcher = new DescribeInstancesBatcher<string>({
-      windowMs: 0,
-      fetch: async (_t, ids) => {
-        calls += 1;
-        return new Map(ids.map((id) => [id, id]));
-      },
-    });
-    await Promise.all(["i-1", "i-2", "i-3"].map((id) => batcher.lookup(target, id)));
-    expect(calls).toBe(3);
   });
 });
 

@@ -44,7 +44,11 @@ import {
   describePrincipal,
 } from "./credentials";
 import { raceAbort, sleep, startDeadline } from "./deadline";
-import { type BatchTarget, DescribeInstancesBatcher } from "./describe-instances-batcher";
+import {
+  type BatchTarget,
+  DEFAULT_BATCH_WINDOW_MS,
+  DescribeInstancesBatcher,
+} from "./describe-instances-batcher";
 import { EksMembership } from "./eks-membership";
 import { awsErrorCode, classifyAwsError, failureKind } from "./errors";
 import {
@@ -87,7 +91,11 @@ export interface AwsAccessOptions {
   partition?: Partition | string;
   /** `aws_call_timeout`, default 20 000 ms. */
   callTimeoutMs?: number;
-  /** `describe_instances_batch_window`, default 10 ms; 0 disables batching. */
+  /**
+   * `describe_instances_batch_window`, default 200 ms: the minimum interval between partial
+   * DescribeInstances calls per account and region (an idle lookup goes out at once); 0
+   * disables batching.
+   */
   describeBatchWindowMs?: number;
   /** `instance_profile_cache_ttl`, default 5 min; 0 disables the cache. */
   instanceProfileCacheTtlMs?: number;
@@ -181,7 +189,7 @@ class AwsAccessImpl implements AwsAccess {
     this.settings = {
       partition,
       callTimeoutMs: positive(options.callTimeoutMs, 20_000),
-      batchWindowMs: Math.max(0, options.describeBatchWindowMs ?? 10),
+      batchWindowMs: Math.max(0, options.describeBatchWindowMs ?? DEFAULT_BATCH_WINDOW_MS),
       profileTtlMs: Math.max(0, options.instanceProfileCacheTtlMs ?? 300_000),
       notFoundRetries: Math.max(0, options.instanceNotFoundRetries ?? 3),
       notFoundDelayMs: Math.max(0, options.instanceNotFoundRetryDelayMs ?? 250),
@@ -245,7 +253,13 @@ class AwsAccessImpl implements AwsAccess {
     const onAbort = (): Error => this.abortError("DescribeInstances", account, region, signal);
     try {
       for (let attempt = 0; ; attempt++) {
-        const instance = await raceAbort(this.batcher.lookup(target, instanceId), deadline.signal, onAbort);
+        // The batcher also gets the signal, so a cancelled or timed-out lookup that is still
+        // waiting for its (paced) call leaves it instead of spending AWS capacity.
+        const instance = await raceAbort(
+          this.batcher.lookup(target, instanceId, deadline.signal),
+          deadline.signal,
+          onAbort,
+        );
         if (instance !== undefined) return checkState(instance, account, region);
         const delay = this.settings.notFoundDelayMs * 2 ** attempt;
         // A just-launched instance can be briefly unknown to DescribeInstances (eventual

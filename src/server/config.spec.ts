@@ -28,7 +28,7 @@ describe("server config", () => {
       logLevel: "debug",
     });
     expect(config?.awsCallTimeout.ms).toBe(20_000);
-    expect(config?.describeInstancesBatchWindow.ms).toBe(10);
+    expect(config?.describeInstancesBatchWindow.ms).toBe(200);
     expect(config?.instanceProfileCacheTtl.ms).toBe(300_000);
   });
 

@@ -179,10 +179,10 @@ export const serverFields = {
   },
   describe_instances_batch_window: {
     type: "duration",
-    default: "10ms",
+    default: "200ms",
     min: "0s",
     max: "1s",
-    doc: "How long concurrent attestations wait to share one DescribeInstances call. 0 disables batching.",
+    doc: "Pacing of DescribeInstances per account and region: a lookup with no call in the last window is sent at once; under load, lookups share one call per window (sent early at 200 IDs). Bounds the call rate, not idle latency. 0 disables batching (one call per attestation, as SPIRE).",
   },
   instance_profile_cache_ttl: {
     type: "duration",
