@@ -210,11 +210,19 @@ function inputKeys(metafile: Metafile | undefined): Set<string> {
   return new Set(Object.keys(metafile.inputs).filter((k) => !k.includes(":")));
 }
 
+export interface BundleOptions {
+  /** Default dist/spire-aws-iid. */
+  outfile?: string;
+  /** Default src/main.ts; test/bundle-layout.spec.ts builds a fixture entry the same way. */
+  entry?: string;
+}
+
 export async function bundle(
-  outfile: string = BUNDLE_PATH,
+  options: BundleOptions = {},
 ): Promise<{ path: string; sha256: string; bytes: number }> {
+  const outfile = options.outfile ?? BUNDLE_PATH;
+  const entry = options.entry ?? join(root, "src", "main.ts");
   mkdirSync(dirname(outfile), { recursive: true });
-  const entry = join(root, "src", "main.ts");
 
   // 1. The main part's module graph and its dynamic imports.
   const targets = new Set<string>();
@@ -274,7 +282,7 @@ export async function bundle(
 }
 
 if (require.main === module) {
-  bundle(process.argv[2] === undefined ? undefined : resolve(process.argv[2])).then(
+  bundle({ outfile: process.argv[2] === undefined ? undefined : resolve(process.argv[2]) }).then(
     ({ path, sha256, bytes }) => {
       process.stdout.write(`${path} (${(bytes / 1024).toFixed(0)} KiB)\nsha256 ${sha256}\n`);
     },
