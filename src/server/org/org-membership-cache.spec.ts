@@ -363,6 +363,29 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
     expect(err.message).toMatch(/did not complete within 300 ms|timed out|aborted/i);
   });
 
+  it("treats a ListAccounts answer without an Accounts list as an AWS fault, not as an empty organization", async () => {
+    server.faults.add(
+      { service: "organizations", action: "ListAccounts", times: 1 },
+      { kind: "body", status: 200, body: "{}" },
+    );
+    const cache = newCache();
+    const err = await rejection(cache.assertMember(acct(0)));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toMatch(/malformed/);
+  });
+
+  it("treats a DescribeAccount answer without the account as an AWS fault, not as a non-member", async () => {
+    const cache = newCache();
+    await cache.assertMember(acct(0));
+    server.faults.add(
+      { service: "organizations", action: "DescribeAccount", times: 1 },
+      { kind: "body", status: 200, body: "{}" },
+    );
+    const err = await rejection(cache.assertMember("555555555555"));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toMatch(/malformed/);
+  });
+
   it("reaches the fakes through AWS_ENDPOINT_URL when no endpoint option is given", async () => {
     const saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = server.url;

@@ -113,7 +113,16 @@ export class OrganizationsAccountSource implements AccountSource {
         throw this.classify(err, "organizations:ListAccounts", signal);
       }
       pages += 1;
-      for (const account of out.Accounts ?? []) {
+      // AWS always sends the Accounts list (empty at worst). Without it the answer is not
+      // a listing, and treating it as "no accounts" would turn an AWS fault into
+      // PermissionDenied for every node.
+      if (out.Accounts === undefined) {
+        throw new AccountSourceError(
+          "other",
+          "organizations:ListAccounts returned a malformed answer (no Accounts)",
+        );
+      }
+      for (const account of out.Accounts) {
         if (account.Id === undefined) continue;
         accounts.set(account.Id, accountState(account.State, account.Status));
       }
@@ -133,7 +142,14 @@ export class OrganizationsAccountSource implements AccountSource {
       if (errorName(err) === "AccountNotFoundException") return { found: false };
       throw this.classify(err, "organizations:DescribeAccount", signal);
     }
-    if (out.Account?.Id !== accountId) return { found: false };
+    // A found account always comes back with its Id; anything else is not an answer about
+    // this account, and must not become a PermissionDenied "not in organization".
+    if (out.Account?.Id !== accountId) {
+      throw new AccountSourceError(
+        "other",
+        `organizations:DescribeAccount returned a malformed answer (${out.Account === undefined ? "no Account" : "another account's Id"})`,
+      );
+    }
     return { found: true, state: accountState(out.Account.State, out.Account.Status) };
   }
 

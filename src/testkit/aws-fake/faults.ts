@@ -21,7 +21,9 @@ export type Fault =
   /** 200 with a body that is not the protocol's format. */
   | { kind: "malformed" }
   /** Destroy the connection without answering. */
-  | { kind: "reset" };
+  | { kind: "reset" }
+  /** Answer with exactly this status and body (e.g. a 200 whose body parses but says nothing). */
+  | { kind: "body"; status: number; body: string; contentType?: string };
 
 export interface FaultMatch {
   /** Signing name of the service: ec2, iam, sts, organizations, eks, autoscaling, imds. */

@@ -253,6 +253,14 @@ export class AwsFakeServer {
           body: "<<this is not {json or xml",
         });
         return true;
+      case "body":
+        record(fault.status, "body");
+        send(res, {
+          status: fault.status,
+          headers: { "content-type": fault.contentType ?? "application/x-amz-json-1.1" },
+          body: fault.body,
+        });
+        return true;
       case "drip": {
         record(200, "drip");
         const payload = protocol === "json" || protocol === "rest-json" ? "{}" : "<Response></Response>";
