@@ -28,7 +28,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
-import { type BuildOptions, build, type Metafile, type Plugin } from "esbuild";
+import { type BuildOptions, build, type Metafile, type Plugin, transform } from "esbuild";
 
 const root = resolve(__dirname, "..");
 export const BUNDLE_PATH = join(root, "dist", "spire-aws-iid");
@@ -38,7 +38,6 @@ const HOST_PREFIX = "spire-aws-iid:main/";
 const STUB_NAMESPACE = "lazy-stub";
 const RUNTIME_NAMESPACE = "lazy-runtime";
 const RUNTIME_PATH = "lazy-runtime";
-const REQUIRE_SHIM = "require-shim";
 
 const COMMON: BuildOptions = {
   absWorkingDir: root,
@@ -65,8 +64,12 @@ function specifierOf(key: string): string {
 }
 
 interface RuntimeSource {
-  /** The lazy part's code; undefined while only collecting the main part's module graph. */
-  lazySource: string | undefined;
+  /** The lazy part's chunks (CommonJS code by file name); empty while probing the main part. */
+  chunks: ReadonlyMap<string, string>;
+  /** Dynamically imported module key -> the chunk that is its entry. */
+  entries: ReadonlyMap<string, string>;
+  /** Chunks that wrap one CommonJS module as their default export. */
+  cjsChunks: readonly string[];
   /** Keys of main-part modules the lazy part requires. */
   shared: readonly string[];
 }
@@ -126,46 +129,76 @@ function compressLazy(source: string): string {
   }).toString("base64");
 }
 
-function runtimeModule({ lazySource, shared }: RuntimeSource): string {
+function runtimeModule({ chunks, entries, cjsChunks, shared }: RuntimeSource): string {
   const host = shared.map(
     (key) => `  ${JSON.stringify(key)}: () => require(${JSON.stringify(specifierOf(key))}),`,
   );
+  const payloads = [...chunks].map(
+    ([name, code]) => `  ${JSON.stringify(name)}: ${JSON.stringify(compressLazy(code))},`,
+  );
   return `"use strict";
 const vm = require("node:vm");
-const PAYLOAD = ${JSON.stringify(compressLazy(lazySource ?? ""))};
+const CHUNKS = {
+${payloads.join("\n")}
+};
+const ENTRIES = ${JSON.stringify(Object.fromEntries(entries))};
+const CJS_CHUNKS = new Set(${JSON.stringify(cjsChunks)});
 const HOST = {
 ${host.join("\n")}
 };
-let lazy;
-let failure;
-function lazyExports() {
-  if (lazy !== undefined) return lazy;
-  if (failure !== undefined) throw failure;
+const loaded = new Map();
+function lazyRequire(id) {
+  if (id.startsWith("./")) {
+    const name = id.slice(2);
+    const exports = chunk(name);
+    if (!CJS_CHUNKS.has(name)) return exports;
+    // Like Node's import() of CommonJS: the default export plus its properties by name.
+    const cjs = exports.default;
+    const ns = { __esModule: true, default: cjs };
+    if (cjs !== null && (typeof cjs === "object" || typeof cjs === "function")) {
+      for (const key of Object.keys(cjs)) {
+        if (key !== "default" && key !== "__esModule") Object.defineProperty(ns, key, { get: () => cjs[key], enumerable: true });
+      }
+    }
+    return ns;
+  }
+  if (!id.startsWith(${JSON.stringify(HOST_PREFIX)})) return require(id);
+  const load = HOST[id.slice(${HOST_PREFIX.length})];
+  if (load === undefined) throw new Error("spire-aws-iid: the lazy part asks for an unknown module " + id);
+  return load();
+}
+lazyRequire.main = require.main;
+lazyRequire.resolve = require.resolve;
+lazyRequire.cache = require.cache;
+function chunk(name) {
+  const seen = loaded.get(name);
+  if (seen !== undefined) {
+    if (seen.failure !== undefined) throw seen.failure;
+    return seen.module.exports;
+  }
+  const payload = CHUNKS[name];
+  if (payload === undefined) throw new Error("spire-aws-iid: no lazy chunk " + name);
+  // Recorded before evaluation: each chunk is evaluated at most once, a second attempt would
+  // create a second set of module instances.
+  const record = { module: { exports: {} }, failure: undefined };
+  loaded.set(name, record);
   try {
-    const source = require("node:zlib").brotliDecompressSync(Buffer.from(PAYLOAD, "base64")).toString("utf8");
+    const source = require("node:zlib").brotliDecompressSync(Buffer.from(payload, "base64")).toString("utf8");
     const fn = vm.compileFunction(source, ["exports", "require", "module", "__filename", "__dirname"], {
-      filename: __filename + "#lazy",
+      filename: __filename + "#lazy/" + name,
     });
-    const mod = { exports: {} };
-    const lazyRequire = (id) => {
-      if (!id.startsWith(${JSON.stringify(HOST_PREFIX)})) return require(id);
-      const load = HOST[id.slice(${HOST_PREFIX.length})];
-      if (load === undefined) throw new Error("spire-aws-iid: the lazy part asks for an unknown module " + id);
-      return load();
-    };
-    lazyRequire.main = require.main;
-    lazyRequire.resolve = require.resolve;
-    lazyRequire.cache = require.cache;
-    fn.call(mod.exports, mod.exports, lazyRequire, mod, __filename, __dirname);
-    lazy = mod.exports;
-    return lazy;
+    fn.call(record.module.exports, record.module.exports, lazyRequire, record.module, __filename, __dirname);
   } catch (err) {
-    // Evaluated at most once: a second attempt would create a second set of module instances.
-    failure = err;
+    record.failure = err;
     throw err;
   }
+  return record.module.exports;
 }
-exports.lazyModule = (key) => lazyExports()[key]();
+exports.lazyModule = (key) => {
+  const name = ENTRIES[key];
+  if (name === undefined) throw new Error("spire-aws-iid: no lazy chunk for " + key);
+  return chunk(name);
+};
 `;
 }
 
@@ -186,21 +219,12 @@ function lazyPartPlugin(mainModules: ReadonlySet<string>, shared: Set<string>): 
           pluginData: HOST_PREFIX,
         });
         if (r.errors.length > 0) return { errors: r.errors };
-        // vm.compileFunction code has no module loader behind import() (Node 20 offers one only
-        // with --experimental-vm-modules), so the AWS SDK's `await import("node:http")` (IMDS
-        // credentials) would throw there; a CommonJS shim turns it into a require.
-        if (args.kind === "dynamic-import" && r.external) return { path: r.path, namespace: REQUIRE_SHIM };
         if (r.external || !isAbsolute(r.path)) return r;
         const key = keyOf(r.path);
         if (!mainModules.has(key)) return r;
         shared.add(key);
         return { path: HOST_PREFIX + key, external: true };
       });
-      b.onLoad({ filter: /.*/, namespace: REQUIRE_SHIM }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(args.path)});`,
-        resolveDir: root,
-        loader: "js",
-      }));
     },
   };
 }
@@ -232,39 +256,56 @@ export async function bundle(
     write: false,
     metafile: true,
     outfile,
-    plugins: [mainPartPlugin(targets, { lazySource: undefined, shared: [] })],
+    plugins: [mainPartPlugin(targets, { chunks: new Map(), entries: new Map(), cjsChunks: [], shared: [] })],
   });
   const mainModules = inputKeys(probe.metafile);
 
-  // 2. The lazy part: one thunk per dynamically imported module, so requesting the server
-  //    attestor does not evaluate the demo's testkit.
+  // 2. The lazy part, split at every dynamic import (esbuild splits only ES modules, so the
+  //    chunks are then turned into CommonJS): the agent's 50 KB need not wait for the server's
+  //    AWS SDK clients to compile, and the server compiles the EC2 client on its first use.
   const shared = new Set<string>();
+  const targetList = [...targets].sort();
   const lazy = await build({
     ...COMMON,
-    stdin: {
-      contents: [...targets]
-        .sort()
-        .map((key) => `exports[${JSON.stringify(key)}] = () => require(${JSON.stringify(specifierOf(key))});`)
-        .join("\n"),
-      resolveDir: root,
-      sourcefile: "lazy-entry.js",
-      loader: "js",
-    },
+    format: "esm",
+    splitting: true,
+    entryPoints: targetList.map((key, i) => ({ in: specifierOf(key), out: `e${i}` })),
+    outdir: join(dirname(outfile), "lazy"),
+    chunkNames: "c-[hash]",
     write: false,
     metafile: true,
-    outfile: `${outfile}.lazy.js`,
     plugins: [lazyPartPlugin(mainModules, shared)],
   });
-  const dynamicImports = Object.values(lazy.metafile?.outputs ?? {}).flatMap((o) =>
-    o.imports.filter((i) => i.kind === "dynamic-import").map((i) => i.path),
-  );
-  if (dynamicImports.length > 0) {
-    throw new Error(
-      `the lazy part still has import() of ${dynamicImports.join(", ")}: it would throw under vm`,
-    );
+  // import() of a CommonJS module (the AWS SDK clients) gives a chunk that only has
+  // `export default module.exports`; Node's import() would also offer its named exports, which
+  // is what the code destructures. The runtime adds them for these chunks.
+  const cjsChunks: string[] = [];
+  for (const [path, output] of Object.entries(lazy.metafile?.outputs ?? {})) {
+    const input = output.entryPoint === undefined ? undefined : lazy.metafile?.inputs[output.entryPoint];
+    if (input?.format === "cjs") cjsChunks.push(basename(path));
   }
-  const lazySource = lazy.outputFiles[0]?.text;
-  if (lazySource === undefined) throw new Error("esbuild wrote no lazy part");
+  const chunks = new Map<string, string>();
+  for (const file of lazy.outputFiles) {
+    // import/export become require/exports; import() (of chunks and of node builtins, e.g. the
+    // AWS SDK's `await import("node:http")` for IMDS credentials) becomes a require too, since
+    // vm.compileFunction code has no module loader behind import() on Node 20.
+    const cjs = await transform(file.text, {
+      format: "cjs",
+      target: "node20",
+      minify: true,
+      supported: { "dynamic-import": false },
+    });
+    chunks.set(basename(file.path), cjs.code);
+  }
+  for (const [name, code] of chunks) {
+    for (const [, dep] of code.matchAll(/require\("\.\/([^"]+)"\)/g)) {
+      if (dep !== undefined && !chunks.has(dep))
+        throw new Error(`lazy chunk ${name} requires a missing chunk ${dep}`);
+    }
+  }
+  const entries = new Map(targetList.map((key, i) => [key, `e${i}.js`]));
+  for (const name of entries.values())
+    if (!chunks.has(name)) throw new Error(`esbuild wrote no lazy chunk ${name}`);
 
   // 3. The main part with the lazy part inside.
   await build({
@@ -272,7 +313,7 @@ export async function bundle(
     entryPoints: [entry],
     outfile,
     banner: { js: "#!/usr/bin/env node" },
-    plugins: [mainPartPlugin(new Set(), { lazySource, shared: [...shared].sort() })],
+    plugins: [mainPartPlugin(new Set(), { chunks, entries, cjsChunks, shared: [...shared].sort() })],
   });
   chmodSync(outfile, 0o755);
   const bytes = readFileSync(outfile);
