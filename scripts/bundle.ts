@@ -12,13 +12,14 @@
  *   - the main part: everything src/main.ts imports statically (go-plugin, gRPC, the SPIRE
  *     services). Each dynamic `import()` in it is replaced by a stub that asks the runtime
  *     below for that module;
- *   - the lazy part: one CommonJS bundle of every dynamically imported module (2.7 MB),
- *     embedded in the main part as a brotli-compressed base64 string literal: V8 scans a
- *     string without escapes far faster than it pre-parses code, and the compressed form
- *     also saves ~8 MB RSS and 2 MB of file against the plain source as a string. On the first
- *     stub call (serve() preloads the attestor right after the handshake) it is decompressed
- *     (~10 ms) and compiled once with vm.compileFunction, under the file name `<bundle>#lazy`
- *     so stack frames say where they come from.
+ *   - the lazy part: every dynamically imported module, split by esbuild at each dynamic
+ *     import into chunks (the agent's 50 KB do not wait for the server's AWS SDK clients, and
+ *     the server compiles the 1 MB EC2 client on its first use). Each chunk is embedded as a
+ *     brotli-compressed base64 string literal: V8 scans a string without escapes far faster
+ *     than it pre-parses code, and compressed strings also save RSS and 2 MB of file. On the
+ *     first require of a chunk (serve() preloads the attestor right after the handshake) it is
+ *     decompressed and compiled once with vm.compileFunction, under the file name
+ *     `<bundle>#lazy/<chunk>.js` so stack frames say where they come from.
  *
  * A module both parts use (src/common/errors, @grpc/grpc-js, the generated protobuf types, …)
  * exists once: the lazy part requires it from the main part instead of carrying a copy, so
