@@ -5,7 +5,7 @@
  * fakes with AWS's EC2 token bucket (Describe*: burst 100, refill 20/s per account and
  * region), in the same run:
  *
- * - plugin: batching (10 ms window, ≤ 200 IDs per call) and the instance profile cache;
+ * - plugin: batching (default pacing window, ≤ 200 IDs per call) and the instance profile cache;
  * - spire-pattern: batching and caching off — one DescribeInstances and one
  *   GetInstanceProfile per attestation, like SPIRE's built-in aws_iid — with the same SDK
  *   retry settings (standard, 4 attempts, 20 s timeout);
