@@ -53,10 +53,10 @@ export interface BatchTarget {
 export const MAX_FILTER_VALUES_PER_CALL = 200;
 
 /**
- * Default `describe_instances_batch_window`. Measured (BENCHMARKS.md, attest-storm): the
- * 1,000-node storm through the plugin needs ≤ 20 EC2/IAM calls; 200 ms gets there with the
- * lookups spread over ~4 s, while keeping the extra wait of a lookup under load below
- * typical DescribeInstances latency.
+ * Default `describe_instances_batch_window`, chosen by measurement (BENCHMARKS.md, window
+ * sweep): the 1,000-node storm through the plugin took 8–18 EC2/IAM calls at 200 ms (goal
+ * ≤ 20) with its lookups spread over up to ~5 s, where 150 ms took up to 19 and 100 ms up to
+ * 34. It caps a replica at 5 partial calls/s per account and region, a quarter of EC2's refill.
  */
 export const DEFAULT_BATCH_WINDOW_MS = 200;
 
