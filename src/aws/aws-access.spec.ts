@@ -391,6 +391,36 @@ describe("createAwsAccess against the fakes", () => {
     expect(await theirs.isEksClusterMember(OTHER, REGION, nodes[0]!.instanceId, ["prod"])).toBe(false);
   });
 
+  it("treats EKS answers without their lists as AWS faults (Unavailable), not as 'not in the cluster'", async () => {
+    const node = aws.world.addInstance({ account: ACCOUNT, region: REGION });
+    aws.world.addAutoScalingGroup({
+      account: ACCOUNT,
+      region: REGION,
+      name: "ng-e",
+      instanceIds: [node.instanceId],
+    });
+    aws.world.addEksCluster({
+      account: ACCOUNT,
+      region: REGION,
+      name: "edge",
+      nodegroups: [{ name: "e", autoScalingGroups: ["ng-e"] }],
+    });
+    const empty = { kind: "body", status: 200, body: "{}", contentType: "application/json" } as const;
+    aws.server.faults.add({ service: "eks", action: "ListNodegroups", times: 1 }, empty);
+    await expect(
+      access().isEksClusterMember(ACCOUNT, REGION, node.instanceId, ["edge"]),
+    ).rejects.toMatchObject({
+      code: Code.Unavailable,
+    });
+    aws.server.faults.add({ service: "eks", action: "DescribeNodegroup", times: 1 }, empty);
+    await expect(
+      access().isEksClusterMember(ACCOUNT, REGION, node.instanceId, ["edge"]),
+    ).rejects.toMatchObject({
+      code: Code.Unavailable,
+    });
+    expect(await access().isEksClusterMember(ACCOUNT, REGION, node.instanceId, ["edge"])).toBe(true);
+  });
+
   it("keeps a caller's deadline even when the shared call hangs", async () => {
     const inst = aws.world.addInstance({ account: ACCOUNT, region: REGION });
     aws.server.faults.add({ service: "ec2", action: "DescribeInstances" }, { kind: "hang" });

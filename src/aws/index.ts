@@ -494,7 +494,11 @@ class AwsAccessImpl implements AwsAccess {
         if (awsErrorCode(isPluginError(err) ? err.cause : err) === "ResourceNotFoundException") return [];
         throw err;
       }
-      nodegroups.push(...(out.nodegroups ?? []));
+      // EKS always sends the list (empty at worst); an answer without it would otherwise read as
+      // "not in the cluster", a PermissionDenied caused by an AWS fault.
+      if (out.nodegroups === undefined)
+        throw this.malformed("ListNodegroups", account, region, "no nodegroups");
+      nodegroups.push(...out.nodegroups);
       if (out.nextToken === undefined || out.nextToken === token) break;
       token = out.nextToken;
     }
@@ -506,7 +510,11 @@ class AwsAccessImpl implements AwsAccess {
               abortSignal: signal,
             }),
           );
-          return (out.nodegroup?.resources?.autoScalingGroups ?? [])
+          if (out.nodegroup === undefined) {
+            throw this.malformed("DescribeNodegroup", account, region, "no nodegroup");
+          }
+          // A node group still being created has no resources yet: no instances of it can attest.
+          return (out.nodegroup.resources?.autoScalingGroups ?? [])
             .map((g) => g.name ?? "")
             .filter((n) => n !== "");
         } catch (err) {
