@@ -1,40 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Code, isPluginError } from "../common/errors";
-import type { LogFields, Logger, LogLevel } from "../common/logger";
-import { noopMetrics } from "../common/metrics";
-import type {
-  AgentAttributes,
-  AttestRequestContext,
-  PluginEnvironment,
-  ServerAttestorPlugin,
-} from "../spire/contracts";
+import { Code } from "../common/errors";
+import type { AgentAttributes, ServerAttestorPlugin } from "../spire/contracts";
+import {
+  attestContext,
+  inProcessServerPlugin,
+  type LogLine,
+  recordingLogger,
+  rejection,
+} from "../testkit/in-process-server";
 import { MANAGEMENT_ACCOUNT, SCENARIO_ACCOUNT, type Scenario, startScenario } from "../testkit/scenario";
-import { createServerPluginWith } from "./plugin";
 
 const TD = "example.org";
-
-interface LogLine {
-  level: LogLevel;
-  message: string;
-  fields: LogFields;
-}
-
-function recordingLogger(lines: LogLine[], base: LogFields = {}): Logger {
-  const at =
-    (level: LogLevel) =>
-    (message: string, fields: LogFields = {}): void => {
-      lines.push({ level, message, fields: { ...base, ...fields } });
-    };
-  return {
-    trace: at("trace"),
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    with: (fields) => recordingLogger(lines, { ...base, ...fields }),
-    isEnabled: () => true,
-  };
-}
 
 let scenario: Scenario;
 let attested: Set<string>;
@@ -42,44 +18,16 @@ let logs: LogLine[];
 let plugin: ServerAttestorPlugin;
 
 function newPlugin(): ServerAttestorPlugin {
-  const env: PluginEnvironment = {
+  return inProcessServerPlugin(scenario, {
+    agentStore: { agentExists: async (id) => attested.has(id) },
     logger: recordingLogger(logs),
-    hostServices: {
-      agentStore: { agentExists: async (id) => attested.has(id) },
-      metrics: noopMetrics,
-    },
-    setLogLevel: () => {},
-  };
-  return createServerPluginWith(env, {
-    aws: { endpoint: scenario.aws.url, instanceNotFoundRetries: 0 },
-    org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
-    env: {},
   });
 }
 
-function attestCtx(payload: Uint8Array, forwardedClientIp?: string): AttestRequestContext {
-  return {
-    payload,
-    metadata: { forwardedClientIp, untrustedForwardedHost: undefined },
-    challenge: async () => {
-      throw new Error("aws_iid never sends a challenge");
-    },
-    signal: new AbortController().signal,
-  };
-}
+const attestCtx = attestContext;
 
 async function configure(extra = ""): Promise<void> {
   await plugin.configure({ trustDomain: TD }, scenario.pluginData(extra));
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPluginError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error("expected a rejection");
 }
 
 beforeAll(async () => {

@@ -12,15 +12,9 @@
 import { appendFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, isPluginError } from "../../src/common/errors";
-import { silentLogger } from "../../src/common/logger";
-import { noopMetrics } from "../../src/common/metrics";
-import { createServerPluginWith } from "../../src/server/plugin";
-import type {
-  AttestRequestContext,
-  PluginEnvironment,
-  ServerAttestorPlugin,
-} from "../../src/spire/contracts";
+import type { ServerAttestorPlugin } from "../../src/spire/contracts";
 import type { Fault } from "../../src/testkit/aws-fake/faults";
+import { attestContext, inProcessServerPlugin } from "../../src/testkit/in-process-server";
 import {
   MANAGEMENT_ACCOUNT,
   OTHER_ACCOUNT,
@@ -54,28 +48,10 @@ afterAll(async () => {
 });
 
 function newPlugin(): ServerAttestorPlugin {
-  const env: PluginEnvironment = {
-    logger: silentLogger,
-    hostServices: { agentStore: { agentExists: async () => false }, metrics: noopMetrics },
-    setLogLevel: () => {},
-  };
-  return createServerPluginWith(env, {
-    aws: { endpoint: scenario.aws.url, instanceNotFoundRetries: 0 },
-    org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
-    env: {},
-  });
+  return inProcessServerPlugin(scenario);
 }
 
-function ctx(payload: Uint8Array): AttestRequestContext {
-  return {
-    payload,
-    metadata: { forwardedClientIp: undefined, untrustedForwardedHost: undefined },
-    challenge: async () => {
-      throw new Error("aws_iid never sends a challenge");
-    },
-    signal: new AbortController().signal,
-  };
-}
+const ctx = attestContext;
 
 async function outcome(p: Promise<unknown>): Promise<{ code: number; message: string }> {
   try {

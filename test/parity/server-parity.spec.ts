@@ -3,17 +3,10 @@
  * In-process: the real server plugin against the loopback AWS fakes (startScenario).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Code, isPluginError, PluginError } from "../../src/common/errors";
-import { silentLogger } from "../../src/common/logger";
-import { noopMetrics } from "../../src/common/metrics";
+import { Code, PluginError } from "../../src/common/errors";
 import { encodeAttestationPayload } from "../../src/iid/payload";
-import { createServerPluginWith } from "../../src/server/plugin";
-import type {
-  AgentStore,
-  AttestRequestContext,
-  PluginEnvironment,
-  ServerAttestorPlugin,
-} from "../../src/spire/contracts";
+import type { AgentStore, ServerAttestorPlugin } from "../../src/spire/contracts";
+import { attestContext, inProcessServerPlugin, rejection } from "../../src/testkit/in-process-server";
 import {
   MANAGEMENT_ACCOUNT,
   OTHER_ACCOUNT,
@@ -29,41 +22,12 @@ let attested: Set<string>;
 
 /** `null`: a host that does not serve AgentStore. */
 function newPlugin(store?: AgentStore | null): ServerAttestorPlugin {
-  const env: PluginEnvironment = {
-    logger: silentLogger,
-    hostServices: {
-      agentStore: store === null ? undefined : (store ?? { agentExists: async (id) => attested.has(id) }),
-      metrics: noopMetrics,
-    },
-    setLogLevel: () => {},
-  };
-  return createServerPluginWith(env, {
-    aws: { endpoint: scenario.aws.url, instanceNotFoundRetries: 0 },
-    org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
-    env: {},
+  return inProcessServerPlugin(scenario, {
+    agentStore: store === null ? null : (store ?? { agentExists: async (id) => attested.has(id) }),
   });
 }
 
-function ctx(payload: Uint8Array): AttestRequestContext {
-  return {
-    payload,
-    metadata: { forwardedClientIp: undefined, untrustedForwardedHost: undefined },
-    challenge: async () => {
-      throw new Error("aws_iid never sends a challenge");
-    },
-    signal: new AbortController().signal,
-  };
-}
-
-async function rejection(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPluginError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error("expected a rejection");
-}
+const ctx = attestContext;
 
 async function configured(
   extra = "",

@@ -1,0 +1,88 @@
+/**
+ * The server attestor in-process, wired to a scenario's loopback AWS: what the pipeline specs
+ * (src/server, test/parity, test/faults) drive without gRPC or processes.
+ */
+import { isPluginError } from "../common/errors";
+import { type LogFields, type Logger, type LogLevel, silentLogger } from "../common/logger";
+import { noopMetrics } from "../common/metrics";
+import { createServerPluginWith } from "../server/plugin";
+import type {
+  AgentStore,
+  AttestRequestContext,
+  PluginEnvironment,
+  ServerAttestorPlugin,
+} from "../spire/contracts";
+import type { Scenario } from "./scenario";
+
+export interface InProcessServerOptions {
+  /** SPIRE's AgentStore; `null` for a host that does not offer it. Default: nobody attested yet. */
+  agentStore?: AgentStore | null;
+  logger?: Logger;
+}
+
+export function inProcessServerPlugin(
+  scenario: Scenario,
+  options: InProcessServerOptions = {},
+): ServerAttestorPlugin {
+  const agentStore =
+    options.agentStore === null ? undefined : (options.agentStore ?? { agentExists: async () => false });
+  const env: PluginEnvironment = {
+    logger: options.logger ?? silentLogger,
+    hostServices: { agentStore, metrics: noopMetrics },
+    setLogLevel: () => {},
+  };
+  return createServerPluginWith(env, {
+    // No retries of "not found": a test's instance either exists or it does not.
+    aws: { endpoint: scenario.aws.url, instanceNotFoundRetries: 0 },
+    org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
+    // Keep the developer's AWS_* variables out of the plugin under test.
+    env: {},
+  });
+}
+
+/** An Attest call as SPIRE server makes it for aws_iid (no challenge round trip). */
+export function attestContext(payload: Uint8Array, forwardedClientIp?: string): AttestRequestContext {
+  return {
+    payload,
+    metadata: { forwardedClientIp, untrustedForwardedHost: undefined },
+    challenge: async () => {
+      throw new Error("aws_iid never sends a challenge");
+    },
+    signal: new AbortController().signal,
+  };
+}
+
+/** The code and message of a PluginError rejection; fails if `p` resolves or throws anything else. */
+export async function rejection(p: Promise<unknown>): Promise<{ code: number; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (isPluginError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error("expected a rejection");
+}
+
+export interface LogLine {
+  level: LogLevel;
+  message: string;
+  fields: LogFields;
+}
+
+/** A Logger that keeps every line (with the fields of `with`) for assertions. */
+export function recordingLogger(lines: LogLine[], base: LogFields = {}): Logger {
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields: LogFields = {}): void => {
+      lines.push({ level, message, fields: { ...base, ...fields } });
+    };
+  return {
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    with: (fields) => recordingLogger(lines, { ...base, ...fields }),
+    isEnabled: () => true,
+  };
+}
