@@ -6,7 +6,7 @@
  * CANCELLED seen afterwards is normal. One stream carries one attestation.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { Code, internal, invalidArgument, PluginError } from "../common/errors";
+import { internal, invalidArgument } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type {
   AttestRequest,
@@ -15,9 +15,8 @@ import type {
 } from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
 import { AttestLimiter } from "./attest-limiter";
 import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
-import { statusFor, toServiceError } from "./grpc-status";
-import { MessageReader } from "./message-reader";
 import type { PluginRuntime } from "./plugin-runtime";
+import { cancelled, openStreamCall } from "./stream-call";
 
 function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
   const v = metadata.get(key)[0];
@@ -33,15 +32,7 @@ export function attestMetadata(metadata: grpc.Metadata): AttestMetadata {
   };
 }
 
-const cancelled = (): PluginError => new PluginError(Code.Cancelled, "attestation cancelled");
-
 type AttestCall = grpc.ServerDuplexStream<AttestRequest, AttestResponse>;
-
-function write(call: AttestCall, msg: AttestResponse): Promise<void> {
-  return new Promise((resolve, reject) => {
-    call.write(msg, (err: Error | null | undefined) => (err ? reject(err) : resolve()));
-  });
-}
 
 export function serverAttestorService(
   runtime: PluginRuntime<ServerAttestorPlugin>,
@@ -64,13 +55,8 @@ async function handleAttest(
   limiter: AttestLimiter,
 ): Promise<void> {
   let release: (() => void) | undefined;
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  call.on("cancelled", abort);
-  call.on("error", () => {});
-  shutdownSignal.addEventListener("abort", abort, { once: true });
-  const signal = controller.signal;
-  const reader = new MessageReader<AttestRequest>(call, signal);
+  const stream = openStreamCall(call, "Attest", logger, shutdownSignal);
+  const { signal, reader } = stream;
   try {
     const plugin = await runtime.configuredPlugin();
     const first = await reader.next();
@@ -95,7 +81,7 @@ async function handleAttest(
         if (signal.aborted) throw cancelled();
         challengeInFlight = true;
         try {
-          await write(call, { response: { $case: "challenge", value: Buffer.from(data) } });
+          await stream.write({ response: { $case: "challenge", value: Buffer.from(data) } });
           const reply = await reader.next();
           if (reply === undefined) {
             if (signal.aborted) throw cancelled();
@@ -116,7 +102,7 @@ async function handleAttest(
     if (signal.aborted) throw cancelled();
     // SPIRE would answer "plugin response missing agent ID"; say it here, where the bug is.
     if (attrs.spiffeId === "") throw internal("attestor produced an empty agent ID");
-    await write(call, {
+    await stream.write({
       response: {
         $case: "agentAttributes",
         value: {
@@ -128,18 +114,9 @@ async function handleAttest(
     });
     call.end();
   } catch (err) {
-    if (signal.aborted) {
-      // Our own shutdown (not SPIRE's cancel): tell the caller so it can retry elsewhere.
-      if (shutdownSignal.aborted && !call.cancelled) {
-        call.emit("error", statusFor(Code.Unavailable, "plugin is shutting down"));
-        return;
-      }
-      logger.debug("Attest ended by cancellation");
-      return;
-    }
-    call.emit("error", toServiceError(err, logger, "Attest"));
+    stream.fail(err);
   } finally {
     release?.();
-    shutdownSignal.removeEventListener("abort", abort);
+    stream.dispose();
   }
 }
