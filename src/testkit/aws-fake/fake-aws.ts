@@ -114,7 +114,7 @@ export function stsCallerDirectory(sts: FakeSts): CallerDirectory {
     isExpired: (k) => {
       if (!k.startsWith("ASIA")) return false;
       const issued = sts.issuedCredentials().find((c) => c.accessKeyId === k);
-      return issued !== undefined && issued.expiration.getTime() <= Date.now();
+      return issued !== undefined && issued.expiration.getTime() <= sts.now();
     },
   };
 }

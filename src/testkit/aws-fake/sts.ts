@@ -106,7 +106,7 @@ export class FakeSts implements ServiceFake {
       );
     }
     const expired = this.issued.get(req.accessKeyId);
-    if (expired !== undefined && expired.expiration.getTime() <= Date.now()) {
+    if (expired !== undefined && expired.expiration.getTime() <= this.now()) {
       throw new FakeAwsError(400, "ExpiredToken", "The security token included in the request is expired");
     }
     switch (req.action) {
@@ -142,16 +142,7 @@ export class FakeSts implements ServiceFake {
       );
     }
     const duration = this.credentialLifetimeSeconds ?? Number(req.form.get("DurationSeconds") ?? "3600");
-    const creds: IssuedCredentials = {
-      accessKeyId: `ASIA${randomBytes(8).toString("hex").toUpperCase()}`,
-      secretAccessKey: randomBytes(20).toString("base64"),
-      sessionToken: randomBytes(32).toString("base64"),
-      roleArn,
-      account: match[2]!,
-      sessionName,
-      expiration: new Date(Date.now() + duration * 1000),
-    };
-    this.issued.set(creds.accessKeyId, creds);
+    const creds = this.issueRoleCredentials(roleArn, sessionName, duration);
     return xmlResponse(
       "AssumeRole",
       STS_NS,
