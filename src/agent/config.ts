@@ -5,9 +5,7 @@
  * client makes 3 attempts (retry.NewStandard's MaxAttempts), i.e. 2 retries after the first.
  */
 import type { ObjectList, Pos } from "../hcl/ast";
-import { HclError } from "../hcl/errors";
-import { parse } from "../hcl/parser";
-import { type Duration, decodeWithSchema, type Fields } from "../hcl/schema";
+import { type Duration, decodeWithSchema, type Fields, parseForDecoding } from "../hcl/schema";
 import {
   type ConfigParseResult,
   checkLogLevel,
@@ -55,14 +53,8 @@ export interface AgentConfig {
 }
 
 export function parseAgentConfig(hcl: string): ConfigParseResult<AgentConfig> {
-  let root: ObjectList;
-  try {
-    root = parse(hcl).root;
-  } catch (e) {
-    if (e instanceof HclError) return { problems: [{ pos: e.pos, message: e.detail }] };
-    throw e;
-  }
-  return agentConfigFromAst(root);
+  const parsed = parseForDecoding(hcl);
+  return parsed.root === undefined ? { problems: parsed.problems } : agentConfigFromAst(parsed.root);
 }
 
 export function agentConfigFromAst(root: ObjectList): ConfigParseResult<AgentConfig> {

@@ -22,7 +22,7 @@ import {
 import { HclError } from "../hcl/errors";
 import { equalFold, keyName } from "../hcl/generic";
 import { MAX_INPUT_BYTES, parse } from "../hcl/parser";
-import { type ConfigProblem, formatProblem } from "../hcl/schema";
+import { type ConfigProblem, formatProblem, parseForDecoding } from "../hcl/schema";
 import { stringValue, tokenText } from "../hcl/values";
 import { type ServerConfigOptions, serverConfigFromAst } from "../server/config";
 
@@ -45,14 +45,8 @@ export function checkPluginData(
   hcl: string | Uint8Array,
   options: ServerConfigOptions = {},
 ): ConfigProblem[] {
-  let root: ObjectList;
-  try {
-    root = parse(hcl).root;
-  } catch (e) {
-    if (e instanceof HclError) return [{ pos: e.pos, message: e.detail }];
-    throw e;
-  }
-  return checkBody(side, root, options);
+  const parsed = parseForDecoding(hcl);
+  return parsed.root === undefined ? parsed.problems : checkBody(side, parsed.root, options);
 }
 
 function checkBody(side: Side, root: ObjectList, options: ServerConfigOptions): ConfigProblem[] {

@@ -26,6 +26,7 @@ import {
 import { formatGoDuration, nanosToMillis, parseGoDuration } from "./duration";
 import { HclError } from "./errors";
 import { equalFold, keyName } from "./generic";
+import { parse } from "./parser";
 import { parseGoInt, stringValue, tokenText } from "./values";
 
 export interface StringField {
@@ -115,6 +116,21 @@ export interface ConfigProblem {
   readonly pos?: Pos;
   /** Dotted key path, e.g. "verify_organization.org_account_map_ttl". */
   readonly path?: string;
+}
+
+/**
+ * Parses plugin_data for decoding. A syntax error is one positioned problem rather than an
+ * exception, so config modules and check-config report it like any other problem.
+ */
+export function parseForDecoding(
+  input: string | Uint8Array,
+): { root: ObjectList; problems?: undefined } | { root?: undefined; problems: ConfigProblem[] } {
+  try {
+    return { root: parse(input).root };
+  } catch (e) {
+    if (e instanceof HclError) return { problems: [{ pos: e.pos, message: e.detail }] };
+    throw e;
+  }
 }
 
 export function formatProblem(p: ConfigProblem): string {

@@ -6,8 +6,6 @@
  */
 
 import type { ObjectList, Pos } from "../hcl/ast";
-import { HclError } from "../hcl/errors";
-import { parse } from "../hcl/parser";
 import {
   type ConfigProblem,
   type Decoded,
@@ -15,6 +13,7 @@ import {
   decodeWithSchema,
   type Fields,
   formatProblem,
+  parseForDecoding,
 } from "../hcl/schema";
 
 export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-eusc"] as const;
@@ -270,14 +269,10 @@ export function parseServerConfig(
   hcl: string,
   options: ServerConfigOptions = {},
 ): ConfigParseResult<ServerConfig> {
-  let root: ObjectList;
-  try {
-    root = parse(hcl).root;
-  } catch (e) {
-    if (e instanceof HclError) return { problems: [{ pos: e.pos, message: e.detail }] };
-    throw e;
-  }
-  return serverConfigFromAst(root, options);
+  const parsed = parseForDecoding(hcl);
+  return parsed.root === undefined
+    ? { problems: parsed.problems }
+    : serverConfigFromAst(parsed.root, options);
 }
 
 /** Decodes an already parsed plugin_data body (check-config uses positions in the whole file). */
