@@ -10,7 +10,14 @@
  */
 
 import type { AwsAccess, AwsAccessOptions } from "../aws";
-import { describeError, invalidArgument, isPluginError, PluginError } from "../common/errors";
+import {
+  Code,
+  codeName,
+  describeError,
+  failedPrecondition,
+  invalidArgument,
+  isPluginError,
+} from "../common/errors";
 import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
 import type {
@@ -103,7 +110,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
 
   async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
     const runtime = this.runtime;
-    if (runtime === undefined) throw new PluginError(9, "not configured");
+    if (runtime === undefined) throw failedPrecondition("not configured");
     const metrics = this.env.hostServices.metrics;
     const started = Date.now();
     const trace: AttestTrace = {};
@@ -117,7 +124,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: "accepted" }]);
       return attributes;
     } catch (err) {
-      const code = isPluginError(err) ? err.code : 13;
+      const code = isPluginError(err) ? err.code : Code.Internal;
       const fields = {
         ...traceFields(trace),
         decision: "rejected",
@@ -125,7 +132,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
         reason: describeError(err),
         duration_ms: Date.now() - started,
       };
-      if (code === 13) this.log.error("Attestation failed", fields);
+      if (code === Code.Internal) this.log.error("Attestation failed", fields);
       else this.log.warn("Attestation rejected", fields);
       metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: resultLabel(code) }]);
       throw err;
@@ -262,21 +269,7 @@ function traceFields(trace: AttestTrace): Record<string, string> {
   return out;
 }
 
-function resultLabel(code: number): string {
-  switch (code) {
-    case 3:
-      return "invalid_argument";
-    case 7:
-      return "permission_denied";
-    case 14:
-      return "unavailable";
-    case 9:
-      return "failed_precondition";
-    case 1:
-      return "cancelled";
-    case 4:
-      return "deadline_exceeded";
-    default:
-      return "internal";
-  }
+/** The gRPC code as a metric label: PermissionDenied -> "permission_denied". */
+function resultLabel(code: Code): string {
+  return codeName[code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase();
 }
