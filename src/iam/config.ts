@@ -9,7 +9,12 @@ import { invalidArgument } from "../common/errors";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
 import type { CompiledPathTemplate } from "../server/agent-path-template";
-import { DEFAULT_ORG_REGION, logLevelField, REGION_NAME, serverFields } from "../server/config";
+import {
+  checkVerifyOrganizationBlock,
+  logLevelField,
+  serverFields,
+  type VerifyOrganizationBlock,
+} from "../server/config";
 import { compileIamAgentPathTemplate } from "./agent-path";
 import {
   agentStsEndpoint,
@@ -207,52 +212,33 @@ function roleArnPatternProblem(pattern: string): string | undefined {
   return undefined;
 }
 
-type RawOrg = NonNullable<
-  ReturnType<typeof decodeWithSchema<typeof iamServerFields>>["value"]["verify_organization"]
->;
-
-/** SPIRE's validateOrganizationConfig rules, as src/server/config.ts applies them for aws_iid. */
+/** verify_organization, validated exactly as for aws_iid (src/server/config.ts). */
 function organizationConfig(
-  block: RawOrg | undefined,
+  block: VerifyOrganizationBlock | undefined,
   partition: Partition,
   problems: string[],
 ): IamOrgConfig | undefined {
-  if (block === undefined) return undefined;
-  const file = block.account_list_file || undefined;
-  const id = block.management_account_id || undefined;
-  const role = block.assume_org_role || undefined;
+  const org = checkVerifyOrganizationBlock(
+    block,
+    partition,
+    (_path, message) => problems.push(message),
+    () => undefined,
+  );
+  if (org === undefined) return undefined;
   const common = {
-    ttlMs: block.org_account_map_ttl.ms,
-    missRetries: block.org_account_miss_retries,
-    maxStaleMs: block.org_account_map_max_stale.ms,
+    ttlMs: org.orgAccountMapTtl.ms,
+    missRetries: org.orgAccountMissRetries,
+    maxStaleMs: org.orgAccountMapMaxStale.ms,
   };
-  if (file !== undefined) {
-    if (id !== undefined || role !== undefined) {
-      problems.push(
-        `"account_list_file" is mutually exclusive with "management_account_id" and "assume_org_role" in the block: "verify_organization"`,
-      );
-      return undefined;
-    }
-    return { ...common, mode: "file", path: file };
-  }
-  if (id === undefined || role === undefined) {
-    problems.push(
-      `please ensure that "management_account_id" & "assume_org_role" are present inside block or remove the block: "verify_organization"`,
-    );
-    return undefined;
-  }
-  if (!/^\d{12}$/.test(id)) {
-    problems.push("verify_organization.management_account_id: must be a 12-digit account id");
-    return undefined;
-  }
-  const region = block.management_account_region || DEFAULT_ORG_REGION[partition];
-  if (!REGION_NAME.test(region)) {
-    problems.push(
-      `verify_organization.management_account_region: ${JSON.stringify(region)} is not a region name`,
-    );
-    return undefined;
-  }
-  return { ...common, mode: "api", managementAccountId: id, roleName: role, region, partition };
+  if (org.mode === "file") return { ...common, mode: "file", path: org.accountListFile };
+  return {
+    ...common,
+    mode: "api",
+    managementAccountId: org.managementAccountId,
+    roleName: org.assumeOrgRole,
+    region: org.managementAccountRegion,
+    partition,
+  };
 }
 
 function boundedList(v: string[] | undefined, key: string, problems: string[]): string[] {

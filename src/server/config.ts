@@ -475,12 +475,28 @@ function checkOrganization(
       orgAccountMapMaxStale: { text: "0s", nanos: 0n, ms: 0 },
     };
   }
+  return checkVerifyOrganizationBlock(block, partition, add, at);
+}
+
+/** The decoded `verify_organization` block, as both methods (aws_iid, aws_iam) declare it. */
+export type VerifyOrganizationBlock = NonNullable<RawServerConfig["verify_organization"]>;
+
+/**
+ * SPIRE's validation of the `verify_organization` block (same order and wording as its
+ * validateOrganizationConfig), plus our region and account-id checks. The aws_iam method
+ * declares the same block and validates it here too, so the two cannot drift apart.
+ */
+export function checkVerifyOrganizationBlock(
+  block: VerifyOrganizationBlock | undefined,
+  partition: Partition,
+  add: (path: string, message: string, pos?: Pos) => void,
+  at: (path: string) => Pos | undefined,
+): OrgConfig | undefined {
   if (block === undefined) return undefined;
   const p = "verify_organization";
   const file = nonEmpty(block.account_list_file);
   const id = nonEmpty(block.management_account_id);
   const role = nonEmpty(block.assume_org_role);
-  // Same order and wording as SPIRE's validateOrganizationConfig.
   if (file !== undefined) {
     if (id !== undefined || role !== undefined) {
       add(
