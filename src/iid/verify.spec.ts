@@ -3,6 +3,7 @@ import { Code, type PluginError } from "../common/errors";
 import { buildIidDocument, getTestCa } from "../testkit/test-ca";
 import { encodeBase64Lines } from "./base64";
 import { CertificateStore } from "./certificate-store";
+import { Oid } from "./oids";
 import { encodeAttestationPayload } from "./payload";
 import { type AttestationPayloadInput, type VerifyOptions, verifyInstanceIdentity } from "./verify";
 
@@ -121,6 +122,54 @@ describe("document binding", () => {
       instanceId: "i-0123456789abcdef0",
     });
     expect(id.document.pendingTime?.toISOString()).toBe("2026-11-20T10:00:00.000Z");
+  });
+});
+
+describe("CMS signed attributes: forgeries that keep content and document in step", () => {
+  // The attacker re-wraps their own genuine signature around another instance's document and
+  // sends that document too, so the content-vs-document comparison passes and only the signed
+  // attributes stand between them and the victim's identity.
+  const victim = buildIidDocument({
+    region: REGION,
+    accountId: "111122223333",
+    instanceId: "i-0fedcba9876543210",
+    pendingTime,
+  });
+
+  it("refuses embedded content whose digest differs from the signed messageDigest (same length)", async () => {
+    expect(victim.length).toBe(document.length); // only the byte comparison can catch it
+    for (const kind of ["rsa2048", "pkcs7"] as const) {
+      const forged =
+        kind === "rsa2048"
+          ? ca.signRsa2048(document, { embeddedContent: victim })
+          : ca.signPkcs7(document, { embeddedContent: victim });
+      const err = await rejection({ document: victim, [kind]: forged });
+      expect(err.code).toBe(Code.PermissionDenied);
+      expect(err.message).toMatch(/messageDigest signed attribute does not match the content/);
+    }
+  });
+
+  it("refuses a contentType attribute that names another content type", async () => {
+    const forged = ca.signRsa2048(document, { contentTypeAttribute: Oid.signedData });
+    const err = await rejection({ document, rsa2048: forged });
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.message).toMatch(/contentType signed attribute does not match/);
+  });
+
+  it("refuses two SignerInfos, even when both verify", async () => {
+    const forged = ca.signRsa2048(document, { extraSigner: true });
+    const err = await rejection({ document, rsa2048: forged });
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.message).toMatch(/expected exactly one signer, found 2/);
+  });
+
+  it("accepts the untampered forms the forgeries start from (the tests above fail for their reason)", async () => {
+    expect(
+      (await verifyInstanceIdentity({ document, rsa2048: ca.signRsa2048(document) }, { store })).kind,
+    ).toBe("rsa2048");
+    expect((await verifyInstanceIdentity({ document, pkcs7: ca.signPkcs7(document) }, { store })).kind).toBe(
+      "pkcs7",
+    );
   });
 });
 

@@ -117,6 +117,21 @@ describe("server attestor: rejections carry the code the agent acts on", () => {
     expect(r.message).toMatch(/failed to unmarshal the attestation data/);
   });
 
+  it("takes a payload of exactly 64 KiB and refuses 64 KiB + 1 byte before parsing it", async () => {
+    // Literal sizes, not MAX_PAYLOAD_BYTES: a cap grown by mistake must fail this test.
+    const node = scenario.addNode();
+    await configure();
+    const padded = (size: number): Buffer => {
+      const json = Buffer.from(node.payload).toString("utf8");
+      return Buffer.from(json.replace(/}\s*$/, `${" ".repeat(size - Buffer.byteLength(json))}}`), "utf8");
+    };
+    expect(padded(64 * 1024).length).toBe(65_536);
+    await expect(plugin.attest(attestCtx(padded(64 * 1024)))).resolves.toBeDefined();
+    const r = await rejection(plugin.attest(attestCtx(padded(64 * 1024 + 1))));
+    expect(r.code).toBe(Code.InvalidArgument);
+    expect(r.message).toMatch(/attestation payload too large: 65537 bytes/);
+  });
+
   it("refuses a document changed after signing", async () => {
     const node = scenario.addNode();
     await configure();

@@ -102,6 +102,16 @@ export interface SignOptions {
   readonly signingTime?: Date;
   /** Size of the encapsulated-content chunks (AWS/OpenSSL stream in chunks of up to 4 KiB). */
   readonly chunkSize?: number;
+  /**
+   * Forgeries for the verifier's negative tests (AWS never produces these):
+   * - `embeddedContent`: encapsulate this text instead of the signed document, keeping the signed
+   *   attributes (and so the messageDigest) of the signed one;
+   * - `contentTypeAttribute`: the OID (hex content octets) the contentType attribute names;
+   * - `extraSigner`: a second, otherwise valid SignerInfo by this CA's certificate.
+   */
+  readonly embeddedContent?: string;
+  readonly contentTypeAttribute?: string;
+  readonly extraSigner?: boolean;
 }
 
 /** The three IMDS signature texts for one document. */
@@ -172,7 +182,7 @@ function signedData(
   const digestOid = digest === "sha1" ? Oid.sha1 : Oid.sha256;
   const digestAlg = algorithm(digestOid, "null");
   const attrs = [
-    seq(oid(Oid.contentType), setOf(oid(Oid.data))),
+    seq(oid(Oid.contentType), setOf(oid(options.contentTypeAttribute ?? Oid.data))),
     seq(oid(Oid.signingTime), setOf(time(options.signingTime ?? new Date()))),
     seq(oid(Oid.messageDigest), setOf(tlv(0x04, createHash(digest).update(document).digest()))),
   ];
@@ -191,10 +201,13 @@ function signedData(
     cert.kind === "dsa" ? algorithm(Oid.dsaWithSha1, "absent") : algorithm(Oid.rsaEncryption, "null"),
     tlv(0x04, signature),
   );
+  const embedded =
+    options.embeddedContent === undefined ? document : Buffer.from(options.embeddedContent, "utf8");
   const chunkSize = Math.max(1, options.chunkSize ?? 4096);
   const chunks: Buffer[] = [];
-  for (let i = 0; i < document.length; i += chunkSize)
-    chunks.push(tlv(0x04, document.subarray(i, i + chunkSize)));
+  for (let i = 0; i < embedded.length; i += chunkSize)
+    chunks.push(tlv(0x04, embedded.subarray(i, i + chunkSize)));
+  const signerInfos = options.extraSigner ? [signerInfo, Buffer.from(signerInfo)] : [signerInfo];
   return indefinite(
     0x30,
     oid(Oid.signedData),
@@ -205,7 +218,7 @@ function signedData(
         integer(1),
         setOf(digestAlg),
         indefinite(0x30, oid(Oid.data), indefinite(0xa0, indefinite(0x24, ...chunks))),
-        setOf(signerInfo),
+        tlv(0x31, ...signerInfos),
       ),
     ),
   );
