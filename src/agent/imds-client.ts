@@ -34,8 +34,9 @@
  * - InvalidArgument: unusable endpoint settings (caught at configure time).
  * - Cancelled: the caller's signal fired (SPIRE cancelled the stream, or shutdown).
  */
-import { Code, failedPrecondition, invalidArgument, PluginError, unavailable } from "../common/errors";
+import { failedPrecondition, invalidArgument, type PluginError, unavailable } from "../common/errors";
 import { type Logger, silentLogger } from "../common/logger";
+import { cancelled, sleep } from "../common/signals";
 
 export const IMDS_IPV4_ENDPOINT = "http://169.254.169.254";
 export const IMDS_IPV6_ENDPOINT = "http://[fd00:ec2::254]";
@@ -218,24 +219,6 @@ function defaultBackoffMs(attempt: number): number {
   return Math.random() * Math.min(1_000, 100 * 2 ** (attempt - 1));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal.aborted) {
-      resolve();
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 async function readCapped(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
@@ -260,7 +243,7 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, max: number):
   return out;
 }
 
-const cancelled = (): PluginError => new PluginError(Code.Cancelled, "IMDS request cancelled");
+const imdsCancelled = (): PluginError => cancelled("IMDS request cancelled");
 
 const retryableStatus = (status: number): boolean => status === 429 || status >= 500;
 
@@ -299,7 +282,7 @@ export class ImdsClient {
 
   /** Aborts requests in flight; the client must not be used afterwards. */
   close(): void {
-    this.lifetime.abort();
+    this.lifetime.abort(imdsCancelled());
   }
 
   /**
@@ -312,17 +295,16 @@ export class ImdsClient {
         "access to EC2 IMDS is disabled by the AWS_EC2_METADATA_DISABLED environment variable; unset it for the agent",
       );
     }
+    const parents = signal === undefined ? [this.lifetime.signal] : [signal, this.lifetime.signal];
+    if (parents.some((s) => s.aborted)) throw imdsCancelled();
+    // The first failed read cancels its siblings; the caller or close() cancels them all.
     const group = new AbortController();
-    const parent =
-      signal === undefined ? this.lifetime.signal : AbortSignal.any([signal, this.lifetime.signal]);
-    const onParentAbort = (): void => group.abort();
-    if (parent.aborted) throw cancelled();
-    parent.addEventListener("abort", onParentAbort, { once: true });
+    const reads = AbortSignal.any([...parents, group.signal]);
     try {
-      const token = await this.getToken(group.signal);
+      const token = await this.getToken(reads);
       const read = (leaf: string, what: string): Promise<Uint8Array> =>
-        this.getIdentityPart(leaf, what, token, group.signal).catch((err: unknown) => {
-          group.abort();
+        this.getIdentityPart(leaf, what, token, reads).catch((err: unknown) => {
+          group.abort(imdsCancelled());
           throw err;
         });
       const [document, sig, rsa2048] = await Promise.all([
@@ -332,10 +314,8 @@ export class ImdsClient {
       ]);
       return { document, signature: sig, rsa2048, imdsVersion: token.kind === "token" ? "v2" : "v1" };
     } catch (err) {
-      if (parent.aborted) throw cancelled();
+      if (parents.some((s) => s.aborted)) throw imdsCancelled();
       throw err;
-    } finally {
-      parent.removeEventListener("abort", onParentAbort);
     }
   }
 
@@ -513,7 +493,7 @@ export class ImdsClient {
   ): Promise<Outcome> {
     let last: Outcome | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
-      if (signal.aborted) throw cancelled();
+      if (signal.aborted) throw imdsCancelled();
       const outcome = await this.attempt(method, url, headers, signal, attempt);
       if (outcome.kind === "oversize") return outcome;
       if (outcome.kind === "response" && !retryableStatus(outcome.status)) return outcome;
@@ -526,7 +506,7 @@ export class ImdsClient {
       });
       if (attempt < this.maxAttempts) await sleep(this.backoffMs(attempt), signal);
     }
-    if (signal.aborted) throw cancelled();
+    if (signal.aborted) throw imdsCancelled();
     // maxAttempts >= 1, so at least one outcome was recorded.
     return last!;
   }
@@ -552,7 +532,7 @@ export class ImdsClient {
       return { kind: "response", status: res.status, headers: res.headers, body, attempts: attempt };
     } catch (err) {
       if (err instanceof OversizeBody) return { kind: "oversize", bytes: err.bytes };
-      if (signal.aborted) throw cancelled();
+      if (signal.aborted) throw imdsCancelled();
       return {
         kind: "network",
         cause: err,

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code, type PluginError } from "../common/errors";
 import type { LogFields, Logger, LogLevel } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
+import { cancelled as streamCancelled } from "../common/signals";
 import { FakeAws, type StaticCredentials } from "../testkit/aws-fake";
 import { type AwsAccess, type AwsAccessOptions, createAwsAccess } from "./index";
 
@@ -150,8 +151,7 @@ describe("createAwsAccess against the fakes", () => {
     const kept = a.describeInstance(ACCOUNT, REGION, second!.instanceId);
     controller.abort();
     const err = await cancelled;
-    expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toContain("cancelled");
+    expect(err.code).toBe(Code.Cancelled);
     expect((await kept).InstanceId).toBe(second!.instanceId);
     expect(sizes).toEqual([1, 1]);
     expect(aws.server.calls.count({ service: "ec2", action: "DescribeInstances" })).toBe(2);
@@ -431,9 +431,9 @@ describe("createAwsAccess against the fakes", () => {
       inst.instanceId,
       controller.signal,
     );
-    setTimeout(() => controller.abort(), 50);
+    setTimeout(() => controller.abort(streamCancelled()), 50);
     const err = await rejection(pending);
-    expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toContain("cancelled");
+    expect(err.code).toBe(Code.Cancelled);
+    expect(err.message).toBe("attestation cancelled");
   });
 });

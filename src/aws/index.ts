@@ -36,6 +36,7 @@ import type { GetInstanceProfileCommandOutput } from "@aws-sdk/client-iam";
 import { invalidArgument, isPluginError, permissionDenied, unavailable } from "../common/errors";
 import { type Logger, silentLogger } from "../common/logger";
 import { type Metrics, noopMetrics } from "../common/metrics";
+import { type Deadline, raceSignal, sleep, startDeadline } from "../common/signals";
 import { AwsClientPool, type RetryMode } from "./clients";
 import {
   AssumedRoleCredentials,
@@ -43,7 +44,6 @@ import {
   type CredentialProvider,
   describePrincipal,
 } from "./credentials";
-import { raceAbort, sleep, startDeadline } from "./deadline";
 import {
   type BatchTarget,
   DEFAULT_BATCH_WINDOW_MS,
@@ -249,16 +249,14 @@ class AwsAccessImpl implements AwsAccess {
       throw invalidArgument(`malformed instance ID ${JSON.stringify(instanceId.slice(0, 40))}`);
     }
     const target: BatchTarget = { key: `${account}|${region}`, account, region };
-    const deadline = startDeadline(this.settings.callTimeoutMs, signal);
-    const onAbort = (): Error => this.abortError("DescribeInstances", account, region, signal);
+    const deadline = this.deadline("DescribeInstances", account, region, signal);
     try {
       for (let attempt = 0; ; attempt++) {
         // The batcher also gets the signal, so a cancelled or timed-out lookup that is still
         // waiting for its (paced) call leaves it instead of spending AWS capacity.
-        const instance = await raceAbort(
+        const instance = await raceSignal(
           this.batcher.lookup(target, instanceId, deadline.signal),
           deadline.signal,
-          onAbort,
         );
         if (instance !== undefined) return checkState(instance, account, region);
         const delay = this.settings.notFoundDelayMs * 2 ** attempt;
@@ -276,7 +274,7 @@ class AwsAccessImpl implements AwsAccess {
           region,
           attempt,
         });
-        await sleep(delay, deadline.signal, onAbort);
+        await sleep(delay, deadline.signal);
       }
     } finally {
       deadline.dispose();
@@ -298,7 +296,7 @@ class AwsAccessImpl implements AwsAccess {
       );
     }
     const load = (): Promise<string[]> => this.fetchProfileRoles(account, region, profileArn, parsed.name);
-    const deadline = startDeadline(this.settings.callTimeoutMs, signal);
+    const deadline = this.deadline("GetInstanceProfile", account, region, signal);
     try {
       const work =
         this.settings.profileTtlMs > 0
@@ -307,9 +305,7 @@ class AwsAccessImpl implements AwsAccess {
               return value;
             })
           : load();
-      const roles = await raceAbort(work, deadline.signal, () =>
-        this.abortError("GetInstanceProfile", account, region, signal),
-      );
+      const roles = await raceSignal(work, deadline.signal);
       return [...roles];
     } finally {
       deadline.dispose();
@@ -325,13 +321,9 @@ class AwsAccessImpl implements AwsAccess {
   ): Promise<boolean> {
     this.checkOpen();
     checkLocation(account, region);
-    const deadline = startDeadline(this.settings.callTimeoutMs, signal);
+    const deadline = this.deadline("EKS membership lookup", account, region, signal);
     try {
-      return await raceAbort(
-        this.eks.isMember(account, region, instanceId, clusterNames),
-        deadline.signal,
-        () => this.abortError("EKS membership lookup", account, region, signal),
-      );
+      return await raceSignal(this.eks.isMember(account, region, instanceId, clusterNames), deadline.signal);
     } finally {
       deadline.dispose();
     }
@@ -352,7 +344,7 @@ class AwsAccessImpl implements AwsAccess {
     ids: readonly string[],
   ): Promise<ReadonlyMap<string, Instance>> {
     const { account, region } = target;
-    const deadline = startDeadline(this.settings.callTimeoutMs);
+    const deadline = this.deadline("DescribeInstances", account, region);
     try {
       const [client, { DescribeInstancesCommand }] = await Promise.all([
         this.pool.ec2(account, region),
@@ -408,7 +400,7 @@ class AwsAccessImpl implements AwsAccess {
     arn: string,
     name: string,
   ): Promise<string[]> {
-    const deadline = startDeadline(this.settings.callTimeoutMs);
+    const deadline = this.deadline("GetInstanceProfile", account, region);
     try {
       const [client, { GetInstanceProfileCommand }] = await Promise.all([
         this.pool.iam(account, region),
@@ -445,7 +437,7 @@ class AwsAccessImpl implements AwsAccess {
     region: string,
     cluster: string,
   ): Promise<ReadonlySet<string>> {
-    const deadline = startDeadline(this.settings.callTimeoutMs);
+    const deadline = this.deadline("EKS membership lookup", account, region);
     try {
       const [eks, asg] = await Promise.all([
         this.pool.eks(account, region),
@@ -636,14 +628,18 @@ class AwsAccessImpl implements AwsAccess {
     return unavailable(`malformed response from AWS ${api} in account ${account} region ${region}: ${what}`);
   }
 
-  private abortError(what: string, account: string, region: string, signal: AbortSignal | undefined): Error {
-    if (signal?.aborted === true) {
-      return unavailable(
-        `attestation cancelled while waiting for AWS ${what} in account ${account} region ${region}`,
-      );
-    }
-    return unavailable(
-      `AWS ${what} in account ${account} region ${region} did not complete within aws_call_timeout (${this.settings.callTimeoutMs} ms); the agent will retry`,
+  /**
+   * Bounds one lookup (or, without a caller's signal, one shared AWS call) by aws_call_timeout;
+   * a cancelled caller's signal ends it earlier with the caller's reason.
+   */
+  private deadline(what: string, account: string, region: string, signal?: AbortSignal): Deadline {
+    return startDeadline(
+      this.settings.callTimeoutMs,
+      () =>
+        unavailable(
+          `AWS ${what} in account ${account} region ${region} did not complete within aws_call_timeout (${this.settings.callTimeoutMs} ms); the agent will retry`,
+        ),
+      signal,
     );
   }
 

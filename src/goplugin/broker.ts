@@ -4,6 +4,8 @@
  * ConnInfo{service_id: 1}. The stream and Init are different HTTP/2 streams, so a ConnInfo
  * may be processed after Init has started; users wait briefly for it.
  */
+import { unavailable } from "../common/errors";
+import { raceSignal, startDeadline } from "../common/signals";
 import type { ConnInfo } from "../gen/plugin/grpc_broker";
 
 export interface BrokerConnInfo {
@@ -31,28 +33,33 @@ export class Broker {
   }
 
   /** Resolves with the ConnInfo, or undefined after timeoutMs / when signal aborts. */
-  wait(serviceId: number, timeoutMs: number, signal?: AbortSignal): Promise<BrokerConnInfo | undefined> {
+  async wait(
+    serviceId: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<BrokerConnInfo | undefined> {
     const have = this.known.get(serviceId);
-    if (have !== undefined) return Promise.resolve(have);
-    if (signal?.aborted) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      let set = this.waiters.get(serviceId);
-      if (set === undefined) {
-        set = new Set();
-        this.waiters.set(serviceId, set);
-      }
-      const done = (info: BrokerConnInfo | undefined): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        set.delete(waiter);
-        resolve(info);
-      };
-      const waiter = (info: BrokerConnInfo): void => done(info);
-      const onAbort = (): void => done(undefined);
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      timer.unref();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      set.add(waiter);
+    if (have !== undefined) return have;
+    if (signal?.aborted === true) return undefined;
+    let set = this.waiters.get(serviceId);
+    if (set === undefined) {
+      set = new Set();
+      this.waiters.set(serviceId, set);
+    }
+    let waiter: ((info: BrokerConnInfo) => void) | undefined;
+    const announced = new Promise<BrokerConnInfo>((resolve) => {
+      waiter = resolve;
+      set.add(resolve);
     });
+    const deadline = startDeadline(timeoutMs, () => unavailable("no ConnInfo in time"), signal);
+    try {
+      return await raceSignal(announced, deadline.signal);
+    } catch {
+      // Only the deadline or the caller's signal rejects: the answer is "not announced".
+      return undefined;
+    } finally {
+      deadline.dispose();
+      if (waiter !== undefined) set.delete(waiter);
+    }
   }
 }

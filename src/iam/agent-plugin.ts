@@ -13,6 +13,7 @@ import {
   PluginError,
   unavailable,
 } from "../common/errors";
+import { raceSignal, startDeadline } from "../common/signals";
 import type {
   AgentAttestorPlugin,
   AgentPluginFactory,
@@ -119,32 +120,23 @@ class IamAgentPlugin implements AgentAttestorPlugin {
       this.credentials = () => chain();
     }
     const source = this.credentials;
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(CREDENTIALS_TIMEOUT_MS)]);
+    // No credentials is usually a setup problem, but IMDS/container endpoints also fail
+    // transiently; Unavailable lets the agent retry instead of exiting.
+    const deadline = startDeadline(
+      CREDENTIALS_TIMEOUT_MS,
+      () =>
+        unavailable(
+          `no AWS credentials from the default provider chain: none within ${CREDENTIALS_TIMEOUT_MS} ms`,
+        ),
+      signal,
+    );
     try {
-      return await abortable(source(), deadline);
+      return await raceSignal(source(), deadline.signal);
     } catch (err) {
       if (err instanceof PluginError) throw err;
-      // No credentials is usually a setup problem, but IMDS/container endpoints also fail
-      // transiently; Unavailable lets the agent retry instead of exiting.
       throw unavailable(`no AWS credentials from the default provider chain: ${describeError(err)}`, err);
+    } finally {
+      deadline.dispose();
     }
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }

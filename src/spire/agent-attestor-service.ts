@@ -7,6 +7,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { internal } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { throwIfAborted } from "../common/signals";
 import type {
   Challenge,
   NodeAttestorServer,
@@ -14,7 +15,7 @@ import type {
 } from "../gen/spire/plugin/agent/nodeattestor/v1/nodeattestor";
 import type { AgentAttestorPlugin } from "./contracts";
 import type { PluginRuntime } from "./plugin-runtime";
-import { cancelled, openStreamCall } from "./stream-call";
+import { openStreamCall } from "./stream-call";
 
 type AidCall = grpc.ServerDuplexStream<Challenge, PayloadOrChallengeResponse>;
 
@@ -41,19 +42,19 @@ async function handleAidAttestation(
   try {
     const plugin = await runtime.configuredPlugin();
     const payload = await plugin.payload(signal);
-    if (signal.aborted) throw cancelled();
+    throwIfAborted(signal);
     // SPIRE would say "plugin response missing attestation payload".
     if (payload.length === 0) throw internal("attestor produced an empty payload");
     await stream.write({ data: { $case: "payload", value: Buffer.from(payload) } });
     for (;;) {
       const msg = await reader.next();
       if (msg === undefined) {
-        if (signal.aborted) throw cancelled();
+        throwIfAborted(signal);
         call.end();
         return;
       }
       const response = await plugin.respondToChallenge(msg.challenge, signal);
-      if (signal.aborted) throw cancelled();
+      throwIfAborted(signal);
       if (response.length === 0) throw internal("attestor produced an empty challenge response");
       await stream.write({ data: { $case: "challengeResponse", value: Buffer.from(response) } });
     }

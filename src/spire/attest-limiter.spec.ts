@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Code, PluginError } from "../common/errors";
+import { Code } from "../common/errors";
+import { cancelled } from "../common/signals";
 import {
   AttestLimiter,
   DEFAULT_MAX_CONCURRENT_ATTESTATIONS,
@@ -7,7 +8,6 @@ import {
   TOO_MANY_ATTESTATIONS,
 } from "./attest-limiter";
 
-const cancelled = (): PluginError => new PluginError(Code.Cancelled, "attestation cancelled");
 const live = (): AbortSignal => new AbortController().signal;
 
 describe("AttestLimiter", () => {
@@ -19,19 +19,19 @@ describe("AttestLimiter", () => {
 
   it("queues beyond the cap in FIFO order and refuses with Unavailable beyond the queue", async () => {
     const l = new AttestLimiter({ maxConcurrent: 2, maxQueued: 2 });
-    const r1 = await l.acquire(live(), cancelled);
-    const r2 = await l.acquire(live(), cancelled);
+    const r1 = await l.acquire(live());
+    const r2 = await l.acquire(live());
     const order: string[] = [];
-    const q1 = l.acquire(live(), cancelled).then((r) => {
+    const q1 = l.acquire(live()).then((r) => {
       order.push("q1");
       return r;
     });
-    const q2 = l.acquire(live(), cancelled).then((r) => {
+    const q2 = l.acquire(live()).then((r) => {
       order.push("q2");
       return r;
     });
     expect([l.inFlight, l.queued]).toEqual([2, 2]);
-    await expect(l.acquire(live(), cancelled)).rejects.toMatchObject({
+    await expect(l.acquire(live())).rejects.toMatchObject({
       code: Code.Unavailable,
       message: TOO_MANY_ATTESTATIONS,
     });
@@ -47,15 +47,15 @@ describe("AttestLimiter", () => {
     expect([l.inFlight, l.queued]).toEqual([0, 0]);
   });
 
-  it("a cancelled waiter leaves the queue and gets the caller's error", async () => {
+  it("a cancelled waiter leaves the queue and gets the signal's reason", async () => {
     const l = new AttestLimiter({ maxConcurrent: 1, maxQueued: 4 });
-    const r = await l.acquire(live(), cancelled);
+    const r = await l.acquire(live());
     const ac = new AbortController();
-    const waiting = l.acquire(ac.signal, cancelled);
-    const after = l.acquire(live(), cancelled);
+    const waiting = l.acquire(ac.signal);
+    const after = l.acquire(live());
     expect(l.queued).toBe(2);
-    ac.abort();
-    await expect(waiting).rejects.toMatchObject({ code: Code.Cancelled });
+    ac.abort(cancelled());
+    await expect(waiting).rejects.toMatchObject({ code: Code.Cancelled, message: "attestation cancelled" });
     expect(l.queued).toBe(1);
     r();
     const g = await after;
@@ -68,7 +68,7 @@ describe("AttestLimiter", () => {
     const l = new AttestLimiter({ maxConcurrent: 1, maxQueued: 0 });
     const ac = new AbortController();
     ac.abort();
-    await expect(l.acquire(ac.signal, cancelled)).rejects.toMatchObject({ code: Code.Cancelled });
+    await expect(l.acquire(ac.signal)).rejects.toMatchObject({ code: Code.Cancelled });
     expect(l.inFlight).toBe(0);
   });
 });

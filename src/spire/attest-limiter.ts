@@ -6,7 +6,8 @@
  * Beyond the cap, attestations wait in a bounded FIFO queue; beyond the queue they are
  * refused at once with Unavailable, which SPIRE's agent retries with backoff.
  */
-import { type PluginError, unavailable } from "../common/errors";
+import { unavailable } from "../common/errors";
+import { abortReason } from "../common/signals";
 
 /** Attestations in progress at once. Each mostly waits on AWS; 256 keeps EC2 calls batched. */
 export const DEFAULT_MAX_CONCURRENT_ATTESTATIONS = 256;
@@ -44,11 +45,11 @@ export class AttestLimiter {
 
   /**
    * Resolves with a release function once a slot is free. Rejects with Unavailable when the
-   * queue is full, or with `onAbort()` when the signal fires while waiting (the stream was
+   * queue is full, or with the signal's reason when it fires while waiting (the stream was
    * cancelled: its place in the queue is given up).
    */
-  acquire(signal: AbortSignal, onAbort: () => PluginError): Promise<() => void> {
-    if (signal.aborted) return Promise.reject(onAbort());
+  acquire(signal: AbortSignal): Promise<() => void> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
     if (this.active < this.maxConcurrent) {
       this.active += 1;
       return Promise.resolve(this.releaser());
@@ -65,7 +66,7 @@ export class AttestLimiter {
       const abandon = (): void => {
         const i = this.queue.indexOf(waiter);
         if (i >= 0) this.queue.splice(i, 1);
-        reject(onAbort());
+        reject(abortReason(signal));
       };
       signal.addEventListener("abort", abandon, { once: true });
       this.queue.push(waiter);

@@ -9,6 +9,7 @@ import { Code, PluginError } from "../common/errors";
 import type { Logger } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
 import { noopMetrics } from "../common/metrics";
+import { raceSignal, throwIfAborted } from "../common/signals";
 import { MetricsClient } from "../gen/spire/hostservice/common/metrics/v1/metrics";
 import {
   AgentStoreClient,
@@ -94,7 +95,7 @@ export class AgentStoreHostClient implements AgentStore {
 
   async agentExists(agentId: string, signal?: AbortSignal): Promise<boolean> {
     const client = await this.conn.agentStoreClient(signal);
-    if (signal?.aborted) throw new PluginError(Code.Cancelled, "agentstore: request cancelled");
+    throwIfAborted(signal);
     if (client === undefined) {
       // SPIRE announces the socket before Init; not having it means a host that does not
       // speak SPIRE's broker protocol. Internal, as SPIRE's built-ins report a missing host
@@ -104,13 +105,13 @@ export class AgentStoreHostClient implements AgentStore {
         `agentstore: host service unavailable: no broker ConnInfo for id ${HOST_SERVICE_BROKER_ID} within ${CONN_INFO_WAIT_MS} ms`,
       );
     }
-    return new Promise<boolean>((resolve, reject) => {
-      const call = client.getAgentInfo(
+    let call: grpc.ClientUnaryCall | undefined;
+    const answer = new Promise<boolean>((resolve, reject) => {
+      call = client.getAgentInfo(
         { agentId },
         new grpc.Metadata(),
         { deadline: Date.now() + AGENT_STORE_DEADLINE_MS },
         (err: grpc.ServiceError | null, _res?: GetAgentInfoResponse) => {
-          signal?.removeEventListener("abort", onAbort);
           if (err === null) return resolve(true);
           const code = grpcCodeOf(err);
           if (code === Code.NotFound) return resolve(false);
@@ -119,9 +120,13 @@ export class AgentStoreHostClient implements AgentStore {
           reject(new PluginError(code, `agentstore: ${grpcDetailsOf(err)}`, { cause: err }));
         },
       );
-      const onAbort = (): void => call.cancel();
-      signal?.addEventListener("abort", onAbort, { once: true });
     });
+    try {
+      return await raceSignal(answer, signal);
+    } finally {
+      // The caller gave up first: free the stream instead of waiting for SPIRE's answer.
+      if (signal?.aborted === true) call?.cancel();
+    }
   }
 }
 

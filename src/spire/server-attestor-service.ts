@@ -8,6 +8,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { internal, invalidArgument } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { throwIfAborted } from "../common/signals";
 import type {
   AttestRequest,
   AttestResponse,
@@ -16,7 +17,7 @@ import type {
 import { AttestLimiter } from "./attest-limiter";
 import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
 import type { PluginRuntime } from "./plugin-runtime";
-import { cancelled, openStreamCall } from "./stream-call";
+import { openStreamCall } from "./stream-call";
 
 function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
   const v = metadata.get(key)[0];
@@ -61,13 +62,13 @@ async function handleAttest(
     const plugin = await runtime.configuredPlugin();
     const first = await reader.next();
     if (first === undefined) {
-      if (signal.aborted) throw cancelled();
+      throwIfAborted(signal);
       throw invalidArgument("stream closed before the attestation payload");
     }
     if (first.request?.$case !== "payload") throw invalidArgument("expected the attestation payload first");
     if (first.request.value.length === 0) throw invalidArgument("missing attestation payload");
     // Cheap checks above, the expensive work (CMS, AWS) below runs under the concurrency cap.
-    release = await limiter.acquire(signal, cancelled);
+    release = await limiter.acquire(signal);
 
     let challengeInFlight = false;
     let finished = false;
@@ -78,13 +79,13 @@ async function handleAttest(
       challenge: async (data: Uint8Array): Promise<Uint8Array> => {
         if (finished) throw internal("challenge issued after the attestation finished");
         if (challengeInFlight) throw internal("a challenge is already in flight on this stream");
-        if (signal.aborted) throw cancelled();
+        throwIfAborted(signal);
         challengeInFlight = true;
         try {
           await stream.write({ response: { $case: "challenge", value: Buffer.from(data) } });
           const reply = await reader.next();
           if (reply === undefined) {
-            if (signal.aborted) throw cancelled();
+            throwIfAborted(signal);
             throw invalidArgument("stream ended before the challenge response");
           }
           if (reply.request?.$case !== "challengeResponse") {
@@ -99,7 +100,7 @@ async function handleAttest(
 
     const attrs = await plugin.attest(ctx);
     finished = true;
-    if (signal.aborted) throw cancelled();
+    throwIfAborted(signal);
     // SPIRE would answer "plugin response missing agent ID"; say it here, where the bug is.
     if (attrs.spiffeId === "") throw internal("attestor produced an empty agent ID");
     await stream.write({

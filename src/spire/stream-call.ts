@@ -5,12 +5,11 @@
  * half-closes these streams; it cancels them, so cancellation is the normal way they end.
  */
 import type * as grpc from "@grpc/grpc-js";
-import { Code, PluginError } from "../common/errors";
+import { Code, unavailable } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { cancelled } from "../common/signals";
 import { statusFor, toServiceError } from "./grpc-status";
 import { MessageReader } from "./message-reader";
-
-export const cancelled = (): PluginError => new PluginError(Code.Cancelled, "attestation cancelled");
 
 export interface StreamCall<Req, Res> {
   readonly signal: AbortSignal;
@@ -28,9 +27,10 @@ export function openStreamCall<Req, Res>(
   logger: Logger,
   shutdownSignal: AbortSignal,
 ): StreamCall<Req, Res> {
+  // The reason says who ended the call; work below rethrows it (common/signals.ts).
   const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  call.on("cancelled", abort);
+  call.on("cancelled", () => controller.abort(cancelled()));
+  const abort = (): void => controller.abort(unavailable("plugin is shutting down"));
   // Errors surface through the reader and writes; an unhandled 'error' event would crash Node.
   call.on("error", () => {});
   shutdownSignal.addEventListener("abort", abort, { once: true });
