@@ -21,7 +21,7 @@ import { printHcl } from "../src/hcl/printer";
 import { decodeIamAgentConfig, decodeIamServerConfig } from "../src/iam/config";
 import { compileAgentPathTemplate } from "../src/server/agent-path-template";
 import { parseServerConfig } from "../src/server/config";
-import { readAccountListFile } from "../src/server/org/account-list-file";
+import { readAccountListFile } from "../src/org/account-list-file";
 
 const root = resolve(__dirname, "..");
 const examples = join(root, "examples");

@@ -7,7 +7,7 @@
  * so a measurement would only show the bucket. The 800-account listing (SPIRE #7079's size)
  * runs with the bucket on and the plugin's default pacing, which is the case operators meet.
  */
-import { OrgMembershipCache, type OrgMembershipOptions } from "../../src/server/org";
+import { OrgMembershipCache, type OrgMembershipOptions } from "../../src/org";
 import { FakeOrganizations } from "../../src/testkit/aws-fake/organizations";
 import { AwsFakeServer } from "../../src/testkit/aws-fake/server";
 import { FakeSts } from "../../src/testkit/aws-fake/sts";

@@ -17,7 +17,7 @@ import {
   permissionDenied,
 } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { OrgMembershipCache, type OrgMembershipOptions } from "../server/org";
+import { OrgMembershipCache, type OrgMembershipOptions } from "../org";
 import type {
   AgentAttributes,
   AttestRequestContext,

@@ -27,7 +27,7 @@ import type { AgentAttributes, AgentStore, AttestRequestContext } from "../spire
 import { agentIdFromTemplate } from "./agent-id";
 import type { CompiledTemplate } from "./agent-path-template";
 import { checkBlockDevice, verifyClientIp } from "./instance-checks";
-import type { OrgMembershipCache } from "./org";
+import type { OrgMembershipCache } from "../org";
 import { buildSelectors } from "./selectors";
 
 /** Everything one attestation needs, built once per Configure. */

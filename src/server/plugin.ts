@@ -32,7 +32,7 @@ import { validateTrustDomainName } from "./agent-id";
 import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "./agent-path-template";
 import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
 import { formatProblems, parseServerConfig, type ServerConfig } from "./config";
-import type { OrgMembershipCache, OrgMembershipOptions } from "./org";
+import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
 import { securityNotes } from "./security-notes";
 
 /** Hooks for tests and the demo; production passes none. */
@@ -178,7 +178,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
     const template = compileAgentPathTemplate(config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE);
 
     // The AWS layers load the SDK lazily; importing them here keeps the handshake fast.
-    const [{ createAwsAccess }, org] = await Promise.all([import("../aws"), import("./org")]);
+    const [{ createAwsAccess }, org] = await Promise.all([import("../aws"), import("../org")]);
     if (config.verifyOrganization?.mode === "file") {
       await org.validateAccountListFile(config.verifyOrganization.accountListFile);
     }

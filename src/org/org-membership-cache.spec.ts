@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../../common/errors";
-import type { LogFields, Logger } from "../../common/logger";
-import type { MetricLabel, Metrics } from "../../common/metrics";
-import { FakeOrganizations } from "../../testkit/aws-fake/organizations";
-import { AwsFakeServer } from "../../testkit/aws-fake/server";
-import { FakeSts } from "../../testkit/aws-fake/sts";
+import { Code, isPluginError, type PluginError } from "../common/errors";
+import type { LogFields, Logger } from "../common/logger";
+import type { MetricLabel, Metrics } from "../common/metrics";
+import { FakeOrganizations } from "../testkit/aws-fake/organizations";
+import { AwsFakeServer } from "../testkit/aws-fake/server";
+import { FakeSts } from "../testkit/aws-fake/sts";
 import { validateAccountListFile } from "./account-list-file";
 import { OrgMembershipCache, type OrgMembershipOptions } from "./org-membership-cache";
 

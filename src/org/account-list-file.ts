@@ -5,7 +5,7 @@
  * in SPIRE's configure-time prefix.
  */
 import { readFile } from "node:fs/promises";
-import { invalidArgument, type PluginError } from "../../common/errors";
+import { invalidArgument, type PluginError } from "../common/errors";
 
 /** A 50,000-account list is ~800 KB; anything far larger is not an account list. */
 export const ACCOUNT_LIST_FILE_MAX_BYTES = 8 * 1024 * 1024;

@@ -22,9 +22,9 @@
  * a permission is also Unavailable: it is the server's misconfiguration, not the node's, and
  * agents must succeed without being redeployed once an operator fixes the role.
  */
-import { isPluginError, type PluginError, permissionDenied, unavailable } from "../../common/errors";
-import { type Logger, silentLogger } from "../../common/logger";
-import { type Metrics, noopMetrics } from "../../common/metrics";
+import { isPluginError, type PluginError, permissionDenied, unavailable } from "../common/errors";
+import { type Logger, silentLogger } from "../common/logger";
+import { type Metrics, noopMetrics } from "../common/metrics";
 import {
   type AccountSource,
   AccountSourceError,
