@@ -16,6 +16,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
+import { NODE_TARGET } from "./bundle";
 
 export interface BenchResult {
   name: string;
@@ -63,7 +64,7 @@ async function bundleScenario(name: string, outDir: string): Promise<string> {
     bundle: true,
     platform: "node",
     format: "cjs",
-    target: "node20",
+    target: NODE_TARGET,
     minify: true,
     external: ["@grpc/proto-loader", "esbuild"],
     legalComments: "none",

@@ -25,6 +25,7 @@
  * exists once: the lazy part requires it from the main part instead of carrying a copy, so
  * `instanceof` and module state stay the same on both sides of the seam.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -40,12 +41,50 @@ const STUB_NAMESPACE = "lazy-stub";
 const RUNTIME_NAMESPACE = "lazy-runtime";
 const RUNTIME_PATH = "lazy-runtime";
 
+const packageJson = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+  version: string;
+  engines: { node: string };
+};
+
+/**
+ * The oldest Node the code must run on, from package.json's engines (">=22.12"), as an esbuild
+ * target ("node22.12"): syntax that Node understands is left as written.
+ */
+export const NODE_TARGET = nodeTarget(packageJson.engines.node);
+
+function nodeTarget(engines: string): string {
+  const minimum = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(engines)?.[1];
+  if (minimum === undefined) throw new Error(`package.json engines.node should be ">=X.Y", not ${engines}`);
+  return `node${minimum}`;
+}
+
+/**
+ * What the bundle says it is (src/common/build-info.ts): package.json's version and the git
+ * commit of the checkout, "-dirty" when tracked files differ from it. Nothing else (no time,
+ * no path, no host) goes in, so two builds of one commit are the same bytes.
+ */
+export function buildIdentity(): { version: string; commit: string } {
+  return { version: packageJson.version, commit: gitCommit() };
+}
+
+function gitCommit(): string {
+  const git = (...args: string[]): string =>
+    execFileSync("git", args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    const head = git("rev-parse", "HEAD");
+    return git("status", "--porcelain", "--untracked-files=no") === "" ? head : `${head}-dirty`;
+  } catch {
+    // Not a git checkout (e.g. an unpacked source archive).
+    return "unknown";
+  }
+}
+
 const COMMON: BuildOptions = {
   absWorkingDir: root,
   bundle: true,
   platform: "node",
   format: "cjs",
-  target: "node20",
+  target: NODE_TARGET,
   minify: true,
   // grpc-js requires proto-loader only lazily (channelz, ORCA); bundling it would pull in
   // protobufjs for nothing.
@@ -248,11 +287,19 @@ export async function bundle(
   const outfile = options.outfile ?? BUNDLE_PATH;
   const entry = options.entry ?? join(root, "src", "main.ts");
   mkdirSync(dirname(outfile), { recursive: true });
+  const identity = buildIdentity();
+  const common: BuildOptions = {
+    ...COMMON,
+    define: {
+      __SPIRE_AWS_IID_VERSION__: JSON.stringify(identity.version),
+      __SPIRE_AWS_IID_COMMIT__: JSON.stringify(identity.commit),
+    },
+  };
 
   // 1. The main part's module graph and its dynamic imports.
   const targets = new Set<string>();
   const probe = await build({
-    ...COMMON,
+    ...common,
     entryPoints: [entry],
     write: false,
     metafile: true,
@@ -267,7 +314,7 @@ export async function bundle(
   const shared = new Set<string>();
   const targetList = [...targets].sort();
   const lazy = await build({
-    ...COMMON,
+    ...common,
     format: "esm",
     splitting: true,
     entryPoints: targetList.map((key, i) => ({ in: specifierOf(key), out: `e${i}` })),
@@ -289,10 +336,10 @@ export async function bundle(
   for (const file of lazy.outputFiles) {
     // import/export become require/exports; import() (of chunks and of node builtins, e.g. the
     // AWS SDK's `await import("node:http")` for IMDS credentials) becomes a require too, since
-    // vm.compileFunction code has no module loader behind import() on Node 20.
+    // vm.compileFunction code has no module loader behind import() unless it is given one.
     const cjs = await transform(file.text, {
       format: "cjs",
-      target: "node20",
+      target: NODE_TARGET,
       minify: true,
       supported: { "dynamic-import": false },
     });
@@ -310,7 +357,7 @@ export async function bundle(
 
   // 3. The main part with the lazy part inside.
   await build({
-    ...COMMON,
+    ...common,
     entryPoints: [entry],
     outfile,
     banner: { js: "#!/usr/bin/env node" },

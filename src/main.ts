@@ -5,12 +5,14 @@
  *   the side from plugin_args: "server" or "agent" (aws_iid), "server-iam" or "agent-iam"
  *   (aws_iam, docs/aws-iam.md). SPIRE uses the same cookie for both sides and both methods,
  *   so the side cannot come from anywhere else.
- * - Started by a person: argv[2] is an operator command (verify, check-config, demo).
+ * - Started by a person: argv[2] is an operator command (verify, check-config, demo), or
+ *   version / --version, help / --help.
  *
  * Static imports stay limited to the go-plugin/SPIRE runtime: the attestors (AWS SDK, pkijs)
  * and the operator commands are imported on demand, after the handshake line for the plugin.
  */
 import { basename } from "node:path";
+import { COMMIT, VERSION, versionText } from "./common/build-info";
 import { describeError } from "./common/errors";
 import { appProtocolAccepted, hasMagicCookie, missingCookieMessage } from "./goplugin/handshake";
 import { HclogLogger } from "./goplugin/hclog";
@@ -27,28 +29,56 @@ const stdio = {
   err: (s: string): void => void process.stderr.write(s),
 };
 
-/** Lazily imported so a plugin start never pays for them. */
-const COMMANDS: Record<string, () => Promise<OperatorCommand>> = {
-  verify: async () => {
-    const { runVerify } = await import("./cli/verify");
-    return { run: (args) => runVerify([...args], stdio) };
+interface CommandEntry {
+  /** One line for `--help`. */
+  summary: string;
+  /** Lazily imported so a plugin start never pays for it. */
+  load(): Promise<OperatorCommand>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+  "check-config": {
+    summary: "check a server.conf/agent.conf or a plugin_data body",
+    load: async () => {
+      const { runCheckConfig } = await import("./cli/check-config");
+      // runCheckConfig hands over one line per call (its CheckIo contract), without "\n".
+      const lines = {
+        out: (s: string): void => stdio.out(`${s}\n`),
+        err: (s: string): void => stdio.err(`${s}\n`),
+      };
+      return { run: (args) => runCheckConfig([...args], lines) };
+    },
   },
-  "check-config": async () => {
-    const { runCheckConfig } = await import("./cli/check-config");
-    // runCheckConfig hands over one line per call (its CheckIo contract), without "\n".
-    const lines = {
-      out: (s: string): void => stdio.out(`${s}\n`),
-      err: (s: string): void => stdio.err(`${s}\n`),
-    };
-    return { run: (args) => runCheckConfig([...args], lines) };
+  verify: {
+    summary: "verify an instance identity document saved from IMDS",
+    load: async () => {
+      const { runVerify } = await import("./cli/verify");
+      return { run: (args) => runVerify([...args], stdio) };
+    },
   },
   // The demo bundles the loopback testkit; it stays behind this import so a plugin start
   // never loads it.
-  demo: async () => {
-    const { runDemo } = await import("./cli/demo");
-    return { run: (args) => runDemo([...args], stdio) };
+  demo: {
+    summary: "attest two nodes end to end on loopback fakes (no AWS account)",
+    load: async () => {
+      const { runDemo } = await import("./cli/demo");
+      return { run: (args) => runDemo([...args], stdio) };
+    },
+  },
+  version: {
+    summary: "print the version, the git commit and the Node.js it runs on (also --version)",
+    load: async () => ({ run: async () => printed(versionText()) }),
+  },
+  help: {
+    summary: "print this text (also --help)",
+    load: async () => ({ run: async () => printed(usage(basename(process.argv[1] ?? "spire-aws-iid"))) }),
   },
 };
+function printed(text: string): number {
+  stdio.out(text);
+  return 0;
+}
+const ALIASES: Record<string, string> = { "--version": "version", "--help": "help", "-h": "help" };
 
 const SIDES = ["server", "agent", "server-iam", "agent-iam"] as const;
 type Side = (typeof SIDES)[number];
@@ -63,7 +93,8 @@ function usage(program: string): string {
     "         started by SPIRE as an external NodeAttestor plugin (plugin_args): server/agent for",
     '         NodeAttestor "aws_iid", server-iam/agent-iam for NodeAttestor "aws_iam"',
     `       ${program} <command> [args]`,
-    `         operator commands: ${Object.keys(COMMANDS).join(", ")}`,
+    ...Object.entries(COMMANDS).map(([name, c]) => `         ${name.padEnd(14)} ${c.summary}`),
+    `       ${program} <command> --help   usage of one command`,
     "",
   ].join("\n");
 }
@@ -115,7 +146,13 @@ async function runPlugin(side: Side, logger: HclogLogger): Promise<void> {
     process.exit(1);
   }
   guardStdout(logger);
-  logger.debug("Plugin started", { side, pid: process.pid, node: process.version });
+  logger.debug("Plugin started", {
+    side,
+    version: VERSION,
+    commit: COMMIT,
+    pid: process.pid,
+    node: process.version,
+  });
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -142,9 +179,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return;
   }
 
-  const loadCommand = arg === undefined ? undefined : COMMANDS[arg];
-  if (loadCommand !== undefined) {
-    const command = await loadCommand();
+  const entry = arg === undefined ? undefined : COMMANDS[ALIASES[arg] ?? arg];
+  if (entry !== undefined) {
+    const command = await entry.load();
     process.exitCode = await command.run(argv.slice(3));
     return;
   }

@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { bundle } from "../scripts/bundle";
+import { bundle, NODE_TARGET } from "../scripts/bundle";
 
 const root = resolve(__dirname, "..");
 export const FIXTURE_PLUGIN = join(root, "test", "interop", "bin", "scripted-plugin");
@@ -20,7 +20,7 @@ export default async function setup(): Promise<void> {
     bundle: true,
     platform: "node",
     format: "cjs",
-    target: "node20",
+    target: NODE_TARGET,
     external: ["@grpc/proto-loader"],
     banner: { js: "#!/usr/bin/env node" },
     logLevel: "warning",

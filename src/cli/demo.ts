@@ -15,6 +15,7 @@
  */
 import { accessSync, constants } from "node:fs";
 import { basename } from "node:path";
+import { COMMIT, VERSION } from "../common/build-info";
 import { describeError } from "../common/errors";
 import type { CallRecord } from "../testkit/aws-fake/call-log";
 import { type FakeImds, startFakeImds } from "../testkit/fake-imds";
@@ -130,7 +131,9 @@ class Demo {
   }
 
   private async play(): Promise<void> {
-    this.out("spire-aws-iid demo: aws_iid node attestation on loopback fakes (no AWS account used)\n\n");
+    this.out(
+      `spire-aws-iid ${VERSION} (commit ${COMMIT}, node ${process.version}) demo: aws_iid node attestation on loopback fakes (no AWS account used)\n\n`,
+    );
 
     const scenario = await startScenario();
     this.cleanups.push(() => scenario.close());

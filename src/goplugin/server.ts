@@ -288,10 +288,10 @@ export async function startGoPluginServer(options: GoPluginServerOptions): Promi
  * attestation in flight fails and the broker stream drops. The soak (scripts/soak.ts,
  * 30,000 attestations at ~900/s on Node 22.23) lost 72 calls that way without this and none
  * with it. The host is SPIRE on a private unix socket, not an internet client, so the guard
- * only hurts here. Node >= 22.10 accepts streamResetBurst/streamResetRate; grpc-js has no
- * option for them, so they go into the options it hands to http2.createServer (a private
- * field: if a grpc-js upgrade renames it this does nothing and the default applies). Node 20
- * ignores them: there the occasional reset remains (see docs/security.md, Known limits).
+ * only hurts here. Node accepts streamResetBurst/streamResetRate since 22.10 (every version
+ * this plugin supports); grpc-js has no option for them, so they go into the options it hands
+ * to http2.createServer (a private field: if a grpc-js upgrade renames it this does nothing
+ * and the default applies; server-limits.spec.ts fails then).
  */
 export const STREAM_RESET_BURST = 1_000_000;
 export const STREAM_RESET_RATE = 100_000;

@@ -2,9 +2,14 @@
  * The demo a newcomer runs first (`npm run demo` = build + `dist/spire-aws-iid demo`), and the
  * bundle's command line as a person sees it.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type PrivateBundle, privateBundle } from "./bundle";
+import { type PrivateBundle, privateBundle, ROOT } from "./bundle";
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string })
+  .version;
 
 let bundle: PrivateBundle;
 
@@ -52,6 +57,7 @@ describe("spire-aws-iid demo", () => {
     expect(r.stdout).toContain("INFO Attestation accepted");
     expect(r.stdout).toContain("WARN Attestation rejected");
     expect(r.stdout).toContain("Result: as expected");
+    expect(r.stdout.split("\n")[0]).toContain(`spire-aws-iid ${PACKAGE_VERSION} (commit `);
   });
 
   it("exits 1 and says what went wrong when the plugin cannot be launched", async () => {
@@ -72,6 +78,35 @@ describe("the bundle's command line", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown command "bogus"');
     expect(r.stderr).toContain("server|agent|server-iam|agent-iam");
-    expect(r.stderr).toContain("verify, check-config, demo");
+    for (const command of ["check-config", "verify", "demo", "version", "help"]) {
+      expect(r.stderr).toMatch(new RegExp(`^ +${command} +\\S`, "m"));
+    }
+  });
+
+  it("--help and help list the commands on stdout, exit 0", async () => {
+    for (const arg of ["--help", "help", "-h"]) {
+      const r = await run([arg]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("server|agent|server-iam|agent-iam");
+      for (const command of ["check-config", "verify", "demo", "version"]) {
+        expect(r.stdout).toMatch(new RegExp(`^ +${command} +\\S`, "m"));
+      }
+    }
+  });
+
+  it("--version and version print the package version, the git commit built from and the Node it runs on", async () => {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    for (const arg of ["--version", "version"]) {
+      const r = await run([arg]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout.split("\n")).toEqual([
+        `spire-aws-iid ${PACKAGE_VERSION}`,
+        expect.stringMatching(new RegExp(`^commit ${head}(-dirty)?$`)),
+        `node ${process.version} (${process.execPath})`,
+        "",
+      ]);
+    }
   });
 });

@@ -83,7 +83,12 @@ describe("go-plugin host (Debian 1.0.1 + 1.8.0 stdio)", () => {
       expect(String(l.message)).not.toMatch(/^\{/);
       expect(l.module).toBe(PLUGIN_MODULE);
     }
-    expect(logs.some((l) => l.message === "Plugin started" && l.level === "debug")).toBe(true);
+    const started = logs.find((l) => l.message === "Plugin started");
+    expect(started?.level).toBe("debug");
+    // Which build is running, in SPIRE's log (scripts/bundle.ts writes it in).
+    const fields = started?.fields as Record<string, unknown> | undefined;
+    expect(fields?.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(fields?.commit).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
 
     const bad = runHost(["load", "--", BUNDLE, "bogus"]);
     expect(bad.status).toBe(1);
