@@ -1,8 +1,8 @@
 /**
  * aws_iam's agent ID: `spiffe://<td>/spire/agent/aws_iam/<account>/<role>/<session>` by
  * default (the collision-free escaping of principal.ts), or `agent_path_template` rendered
- * by the same engine as aws_iid's (Go text/template with SPIRE's sprig allow-list, the same
- * bounds and configure-time checks), over the principal STS reported.
+ * by the same engine as aws_iid's (src/template: the same functions, bounds and
+ * configure-time checks), over the principal STS reported.
  *
  * Template values are the raw names STS returned. IAM names may hold `+=,@` (SSO session
  * names are e-mail addresses), which are not valid SPIFFE path characters; a template that
@@ -12,31 +12,14 @@
 import { Code, PluginError } from "../common/errors";
 import { makeAgentId } from "../server/agent-id";
 import {
+  AWS_IAM_TEMPLATE_SCHEMA,
   type CompiledPathTemplate,
   compilePathTemplate,
-  type PathTemplateSchema,
   type PathTemplateValues,
-} from "../server/agent-path-template";
+} from "../template";
 import { defaultAgentPathSegments, type Principal } from "./principal";
 
 export const IAM_TEMPLATE_PLUGIN_NAME = "aws_iam";
-
-/** The root an aws_iam template sees. Role fields are "" for IAM users, user fields "" for roles. */
-export const AWS_IAM_TEMPLATE_SCHEMA: PathTemplateSchema = {
-  typeName: "awsiam.agentPathTemplateData",
-  fields: [
-    "PluginName",
-    "Partition",
-    "AccountID",
-    "PrincipalType",
-    "PrincipalARN",
-    "RoleName",
-    "RoleARN",
-    "SessionName",
-    "UserName",
-    "UserID",
-  ],
-};
 
 /** Compiles agent_path_template for aws_iam; throws InvalidArgument like aws_iid's. */
 export function compileIamAgentPathTemplate(text: string): CompiledPathTemplate {

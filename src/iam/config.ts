@@ -8,7 +8,7 @@
 import { invalidArgument } from "../common/errors";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
-import type { CompiledPathTemplate } from "../server/agent-path-template";
+import type { CompiledPathTemplate } from "../template";
 import {
   checkVerifyOrganizationBlock,
   logLevelField,

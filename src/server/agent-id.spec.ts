@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, isPluginError, type PluginError } from "../common/errors";
+import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
 import { agentIdFromTemplate, makeAgentId, validateSpiffePath, validateTrustDomainName } from "./agent-id";
-import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "./agent-path-template";
 
 function caught(fn: () => unknown): PluginError {
   try {

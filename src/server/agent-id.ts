@@ -17,8 +17,8 @@
  * `spiffe://td/spire/agent`, shared by every node); we refuse it.
  */
 import { Code, PluginError } from "../common/errors";
-import type { AgentPathTemplateData, CompiledTemplate } from "./agent-path-template";
-import { goQuote } from "./private/go-values";
+import { goQuote } from "../common/go-strings";
+import type { AgentPathTemplateData, CompiledTemplate } from "../template";
 
 export const AGENT_PATH_PREFIX = "/spire/agent";
 const SERVER_ID_PATH = "/spire/server";

@@ -22,7 +22,7 @@
 import { BlockList, isIP } from "node:net";
 import type { Instance } from "@aws-sdk/client-ec2";
 import { permissionDenied } from "../common/errors";
-import { goQuote } from "./private/go-values";
+import { goQuote } from "../common/go-strings";
 
 /** SPIRE's maxSecondsBetweenDeviceAttachments. */
 export const MAX_SECONDS_BETWEEN_DEVICE_ATTACHMENTS = 60;

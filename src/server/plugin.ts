@@ -28,8 +28,8 @@ import type {
   ServerAttestorPlugin,
   ValidateResult,
 } from "../spire/contracts";
+import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
 import { validateTrustDomainName } from "./agent-id";
-import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "./agent-path-template";
 import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
 import { formatProblems, parseServerConfig, type ServerConfig } from "./config";
 import type { OrgMembershipCache, OrgMembershipOptions } from "../org";

@@ -13,7 +13,7 @@
  */
 import type { Instance } from "@aws-sdk/client-ec2";
 import { Code, PluginError } from "../common/errors";
-import { compareGoStrings } from "./private/go-values";
+import { compareGoStrings } from "../common/go-strings";
 
 /** The verified instance identity document fields that become selectors. */
 export interface IidSelectorFields {

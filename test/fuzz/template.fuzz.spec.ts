@@ -3,17 +3,21 @@
  * property (default 10,000; `npm run fuzz` runs 1,000,000). Property: compiling and rendering
  * any template against any data never crashes and never hangs; the result is either a string
  * within the output bound or a PluginError (InvalidArgument at compile time; PermissionDenied
- * or Internal at render time).
+ * or Internal at render time). Each template runs twice: under the product's limits, and under
+ * tiny ones so that the step, output, string and list bounds are all reached and hold.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Code, isPluginError } from "../../src/common/errors";
 import {
   type AgentPathTemplateData,
-  compileAgentPathTemplate,
-  MAX_AGENT_PATH_BYTES,
-} from "../../src/server/agent-path-template";
-import { TEMPLATE_FUNCS, UNSUPPORTED_FUNCS } from "../../src/server/private/go-template-funcs";
+  AWS_IID_TEMPLATE_SCHEMA,
+  type CompiledPathTemplate,
+  compilePathTemplate,
+  PATH_TEMPLATE_LIMITS,
+  type PathTemplateLimits,
+} from "../../src/template";
+import { REFUSED_FUNCS, TEMPLATE_FUNCS } from "../../src/template/functions";
 
 const RUNS = Number.parseInt(process.env.FUZZ_RUNS ?? "", 10) || 10_000;
 const TIMEOUT = Math.max(120_000, RUNS * 5);
@@ -35,7 +39,13 @@ const dataArb: fc.Arbitrary<AgentPathTemplateData> = fc.record({
     .map((d) => new Map(Object.entries(d))),
 });
 
-const funcNames = [...TEMPLATE_FUNCS.keys(), ...UNSUPPORTED_FUNCS.keys(), "env", "nope"];
+/** Mostly functions that run, so that the generator reaches the executor. */
+const funcName = fc.oneof(
+  { arbitrary: fc.constantFrom(...TEMPLATE_FUNCS.keys()), weight: 8 },
+  { arbitrary: fc.constantFrom(...REFUSED_FUNCS.keys(), "env", "nope"), weight: 1 },
+);
+
+const TINY: PathTemplateLimits = { maxOutputBytes: 64, maxStringBytes: 256, maxListLength: 8, maxSteps: 12 };
 
 /** Operands of a command: literals, fields, tags, variables, nested pipelines. */
 const operand: fc.Arbitrary<string> = fc.letrec<{ op: string; pipe: string }>((tie) => ({
@@ -61,9 +71,9 @@ const operand: fc.Arbitrary<string> = fc.letrec<{ op: string; pipe: string }>((t
   ),
   pipe: fc
     .tuple(
-      fc.constantFrom(...funcNames),
+      funcName,
       fc.array(tie("op"), { maxLength: 3 }),
-      fc.array(fc.tuple(fc.constantFrom(...funcNames), fc.array(tie("op"), { maxLength: 2 })), {
+      fc.array(fc.tuple(funcName, fc.array(tie("op"), { maxLength: 2 })), {
         maxLength: 2,
       }),
     )
@@ -118,27 +128,55 @@ const chaotic = fc.string({
   ),
 });
 
-const seen = { compiled: 0, rendered: 0 };
+const seen = { compiled: 0, rendered: 0, limited: 0 };
+
+function values(data: AgentPathTemplateData) {
+  return {
+    InstanceID: data.instanceId,
+    AccountID: data.accountId,
+    Region: data.region,
+    PluginName: "aws_iid",
+    TrustDomain: "",
+    Tags: data.tags,
+  };
+}
+
+function renderWithin(
+  compiled: CompiledPathTemplate,
+  data: AgentPathTemplateData,
+  limits: PathTemplateLimits,
+) {
+  try {
+    const out = compiled.render(values(data));
+    expect(typeof out).toBe("string");
+    expect(Buffer.byteLength(out, "utf8")).toBeLessThanOrEqual(limits.maxOutputBytes);
+    return true;
+  } catch (err) {
+    if (!isPluginError(err)) throw err;
+    expect([Code.PermissionDenied, Code.Internal]).toContain(err.code);
+    if (/exceeds/.test(err.message)) {
+      // A bound is a rejection of the node, never a template bug.
+      expect(err.code).toBe(Code.PermissionDenied);
+      seen.limited++;
+    }
+    return false;
+  }
+}
 
 function property(template: string, data: AgentPathTemplateData): void {
-  let compiled: ReturnType<typeof compileAgentPathTemplate>;
+  let compiled: CompiledPathTemplate;
+  let tiny: CompiledPathTemplate;
   try {
-    compiled = compileAgentPathTemplate(template);
+    compiled = compilePathTemplate(template, AWS_IID_TEMPLATE_SCHEMA);
+    tiny = compilePathTemplate(template, AWS_IID_TEMPLATE_SCHEMA, TINY);
   } catch (err) {
     expect(isPluginError(err)).toBe(true);
     if (isPluginError(err)) expect(err.code).toBe(Code.InvalidArgument);
     return;
   }
   seen.compiled++;
-  try {
-    const out = compiled.render(data);
-    seen.rendered++;
-    expect(typeof out).toBe("string");
-    expect(Buffer.byteLength(out, "utf8")).toBeLessThanOrEqual(MAX_AGENT_PATH_BYTES);
-  } catch (err) {
-    if (!isPluginError(err)) throw err;
-    expect([Code.PermissionDenied, Code.Internal]).toContain(err.code);
-  }
+  if (renderWithin(compiled, data, PATH_TEMPLATE_LIMITS)) seen.rendered++;
+  renderWithin(tiny, data, TINY);
 }
 
 describe("agent_path_template fuzzing", () => {
@@ -149,6 +187,7 @@ describe("agent_path_template fuzzing", () => {
       // The generator must reach the executor, not just the parser's error paths.
       expect(seen.compiled).toBeGreaterThan(RUNS / 10);
       expect(seen.rendered).toBeGreaterThan(RUNS / 20);
+      expect(seen.limited).toBeGreaterThan(RUNS / 100);
     },
     TIMEOUT,
   );

@@ -1,35 +1,34 @@
 /**
- * `agent_path_template`: the Go text/template (with SPIRE's sprig allow-list) that turns a
- * verified instance identity into the path of the agent's SPIFFE ID, under /spire/agent.
+ * `agent_path_template`: the Go text/template that turns an attested node's data into the path
+ * of its agent SPIFFE ID, under /spire/agent. The engine's public entry, as SPIRE's
+ * pkg/common/agentpathtemplate is for its attestors: compile once at Configure, render per
+ * attestation, over the root data a method declares (a PathTemplateSchema). The two roots are
+ * below: aws_iid's (SPIRE's agentPathTemplateData, field for field) and aws_iam's.
  *
  * Parity with SPIRE (pkg/common/agentpathtemplate, pkg/server/plugin/nodeattestor/awsiid):
- * - data: .PluginName (always "aws_iid", not the configured name), .AccountID, .Region,
- *   .InstanceID, .Tags (map[string]string), .TrustDomain (exists, always empty);
- * - `missingkey=error`: `.Tags.Name` on an untagged instance fails with Go's text
- *   `map has no entry for key "Name"`, while `index .Tags "Name"` yields "";
+ * - Go text/template semantics (parse.ts, exec.ts) with `missingkey=error`: `.Tags.Name` on an
+ *   untagged instance fails with Go's text `map has no entry for key "Name"`, while
+ *   `index .Tags "Name"` yields "";
  * - a parse error is reported as `failed to parse agent svid template: "<template>"`.
  *
  * Deliberate differences, each because the SPIRE behaviour hurts an operator:
+ * - the functions are the part of SPIRE's sprig allow-list a path can use (functions.ts); the
+ *   rest, and range/define/template/block, are refused at configuration time by name;
  * - errors at attestation time carry a gRPC code chosen by cause: a missing tag, `fail`, or a
- *   node value over a bound is PermissionDenied (the node is rejected; retrying cannot
- *   help), a template that is wrong for every node is Internal (SPIRE: Internal for all);
- * - constructs we do not implement (range, define, template, block, some sprig helpers) are
- *   refused at configuration time by name instead of behaving differently;
+ *   node value over a bound is PermissionDenied (the node is rejected; retrying cannot help),
+ *   a template that is wrong for every node is Internal (SPIRE: Internal for all);
  * - fields the data does not have (`.Hostname` instead of `.Tags.Hostname`) are refused at
  *   configuration time; SPIRE accepts them and then fails every attestation;
  * - bounds: template ≤ 4 KiB, output ≤ 2048 bytes, intermediate strings ≤ 64 KiB, lists ≤
- *   4096 elements, regular expressions time-limited. SPIRE has none of these.
- *
- * The engine is not tied to aws_iid: `compilePathTemplate` takes the root fields from the
- * caller (a `PathTemplateSchema`), so aws_iam's templatable agent ID (issue 11) runs the same
- * parser, function allow-list, bounds and static checks. `compileAgentPathTemplate` is the
- * aws_iid instance with exactly SPIRE's fields.
+ *   4096 elements, 100,000 evaluation steps. SPIRE has none. Regular expressions run in linear
+ *   time (re2js), as Go's do.
  */
 import { Code, invalidArgument, PluginError } from "../common/errors";
-import { type ExecLimits, executeTemplate, TemplateExecError } from "./private/go-template-exec";
-import { TEMPLATE_FUNCS, UNSUPPORTED_FUNCS } from "./private/go-template-funcs";
-import { type ArgNode, type PipeNode, parseTemplate, type TemplateNode } from "./private/go-template-parse";
-import { GoMap, GoStruct, type GoValue, goQuote } from "./private/go-values";
+import { goQuote } from "../common/go-strings";
+import { type ExecLimits, executeTemplate, TemplateExecError } from "./exec";
+import { REFUSED_FUNCS, TEMPLATE_FUNCS } from "./functions";
+import { type ArgNode, type PipeNode, parseTemplate, type TemplateNode } from "./parse";
+import { GoMap, GoStruct, type GoValue } from "./values";
 
 /** SPIRE's default (note the missing space in `{{ .PluginName}}`, kept byte for byte). */
 export const DEFAULT_AGENT_PATH_TEMPLATE =
@@ -42,12 +41,14 @@ export const MAX_TEMPLATE_LENGTH = 4096;
 /** A SPIFFE ID longer than 2048 bytes is refused by SPIFFE implementations. */
 export const MAX_AGENT_PATH_BYTES = 2048;
 
-const LIMITS: ExecLimits = {
+/** What one render may use; the fuzz target runs tighter ones to reach every bound. */
+export type PathTemplateLimits = ExecLimits;
+
+export const PATH_TEMPLATE_LIMITS: PathTemplateLimits = {
   maxOutputBytes: MAX_AGENT_PATH_BYTES,
   maxStringBytes: 64 * 1024,
   maxListLength: 4096,
   maxSteps: 100_000,
-  regexpTimeoutMs: 100,
 };
 
 const MAX_NESTING = 50;
@@ -62,12 +63,15 @@ export interface PathTemplateSchema {
   readonly typeName: string;
   /** Every root field, in the order the configuration hint lists them (map field included). */
   readonly fields: readonly string[];
-  /** The map[string]string field, if any (`Tags`): its absence from the data is an error. */
-  readonly mapField?: string;
-  /** Appended to the unknown-field hint, e.g. "tags: .Tags.<key>". */
-  readonly mapHint?: string;
-  /** Extra text for a missing map key (PermissionDenied): names the node and what to change. */
-  readonly missingKeyHint?: (key: string, values: PathTemplateValues) => string;
+  /** The map[string]string field, if any, and its Go type name (`Tags`, `awsiid.instanceTags`). */
+  readonly map?: {
+    readonly field: string;
+    readonly typeName: string;
+    /** Appended to the unknown-field hint, e.g. "tags: .Tags.<key>". */
+    readonly hint: string;
+    /** Extra text for a missing key (PermissionDenied): names the node and what to change. */
+    readonly missingKeyHint: (key: string, values: PathTemplateValues) => string;
+  };
 }
 
 /** Field values for one render: strings, and a map for the schema's map field. */
@@ -84,6 +88,76 @@ export interface CompiledPathTemplate {
   render(values: PathTemplateValues): string;
 }
 
+/** SPIRE's agentPathTemplateData: the aws_iid root. */
+export const AWS_IID_TEMPLATE_SCHEMA: PathTemplateSchema = {
+  typeName: "awsiid.agentPathTemplateData",
+  fields: ["InstanceID", "AccountID", "Region", "PluginName", "TrustDomain", "Tags"],
+  map: {
+    field: "Tags",
+    typeName: "awsiid.instanceTags",
+    hint: "tags: .Tags.<key>",
+    missingKeyHint: (key, values) =>
+      `instance ${String(values.InstanceID)} has no tag ${goQuote(key)}; tag the instance or change agent_path_template`,
+  },
+};
+
+/** The aws_iam root (ours; docs/aws-iam.md). Role fields are "" for IAM users, user fields "" for roles. */
+export const AWS_IAM_TEMPLATE_SCHEMA: PathTemplateSchema = {
+  typeName: "awsiam.agentPathTemplateData",
+  fields: [
+    "PluginName",
+    "Partition",
+    "AccountID",
+    "PrincipalType",
+    "PrincipalARN",
+    "RoleName",
+    "RoleARN",
+    "SessionName",
+    "UserName",
+    "UserID",
+  ],
+};
+
+function parseError(text: string, detail: string): PluginError {
+  return invalidArgument(`failed to parse agent svid template: ${goQuote(text)}: ${detail}`);
+}
+
+/** Compile a path template over the caller's root fields (see PathTemplateSchema). */
+export function compilePathTemplate(
+  text: string,
+  schema: PathTemplateSchema,
+  limits: PathTemplateLimits = PATH_TEMPLATE_LIMITS,
+): CompiledPathTemplate {
+  if (text.length > MAX_TEMPLATE_LENGTH) {
+    throw invalidArgument(
+      `failed to parse agent svid template: ${goQuote(`${text.slice(0, 64)}…`)}: ` +
+        `template is ${text.length} characters long; the limit is ${MAX_TEMPLATE_LENGTH}`,
+    );
+  }
+  let root: TemplateNode[];
+  try {
+    root = parseTemplate(text, {
+      isFunction: (name) => TEMPLATE_FUNCS.has(name),
+      refusedFunction: (name) => REFUSED_FUNCS.get(name),
+      maxDepth: MAX_NESTING,
+    });
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    const hint = /function "[^"]+" not defined/.test(detail)
+      ? " (agent_path_template allows Go's builtin functions and part of SPIRE's sprig allow-list only)"
+      : "";
+    throw parseError(text, `template: ${detail}${hint}`);
+  }
+  checkRootFields(text, root, schema);
+  const map = schema.map?.field;
+  const usesMap = map !== undefined && (text.includes(`.${map}`) || referencesField(root, map));
+  return {
+    text,
+    usesMap,
+    render: (values) => render(text, root, schema, values, limits),
+  };
+}
+
 /** The data an aws_iid template sees; the same fields as SPIRE's agentPathTemplateData. */
 export interface AgentPathTemplateData {
   readonly accountId: string;
@@ -97,59 +171,11 @@ export interface CompiledTemplate {
   readonly text: string;
   /** Whether the template reads `.Tags` (SPIRE: the text contains ".Tags"). */
   readonly usesTags: boolean;
-  /**
-   * Execute the template. Throws PluginError: PermissionDenied for a missing tag, `fail`, or
-   * a bound exceeded by node data; Internal for a template that cannot work for any node.
-   */
+  /** As CompiledPathTemplate.render, over aws_iid's data. */
   render(data: AgentPathTemplateData): string;
 }
 
-/** SPIRE's agentPathTemplateData: the aws_iid root. */
-export const AWS_IID_TEMPLATE_SCHEMA: PathTemplateSchema = {
-  typeName: "awsiid.agentPathTemplateData",
-  fields: ["InstanceID", "AccountID", "Region", "PluginName", "TrustDomain", "Tags"],
-  mapField: "Tags",
-  mapHint: "tags: .Tags.<key>",
-  missingKeyHint: (key, values) =>
-    `instance ${String(values.InstanceID)} has no tag ${goQuote(key)}; tag the instance or change agent_path_template`,
-};
-
-function parseError(text: string, detail: string): PluginError {
-  return invalidArgument(`failed to parse agent svid template: ${goQuote(text)}: ${detail}`);
-}
-
-/** Compile a path template over the caller's root fields (see PathTemplateSchema). */
-export function compilePathTemplate(text: string, schema: PathTemplateSchema): CompiledPathTemplate {
-  if (text.length > MAX_TEMPLATE_LENGTH) {
-    throw invalidArgument(
-      `failed to parse agent svid template: ${goQuote(`${text.slice(0, 64)}…`)}: ` +
-        `template is ${text.length} characters long; the limit is ${MAX_TEMPLATE_LENGTH}`,
-    );
-  }
-  let root: TemplateNode[];
-  try {
-    root = parseTemplate(text, {
-      isFunction: (name) => TEMPLATE_FUNCS.has(name),
-      unsupportedFunction: (name) => UNSUPPORTED_FUNCS.get(name),
-      maxDepth: MAX_NESTING,
-    });
-  } catch (err) {
-    const detail = err instanceof Error ? err.message : String(err);
-    const hint = /function "[^"]+" not defined/.test(detail)
-      ? " (agent_path_template allows Go's builtin functions and SPIRE's sprig allow-list only)"
-      : "";
-    throw parseError(text, `template: ${detail}${hint}`);
-  }
-  checkRootFields(text, root, schema);
-  const map = schema.mapField;
-  const usesMap = map !== undefined && (text.includes(`.${map}`) || referencesField(root, map));
-  return {
-    text,
-    usesMap,
-    render: (values) => render(text, root, schema, values),
-  };
-}
-
+/** aws_iid's agent_path_template. */
 export function compileAgentPathTemplate(text: string): CompiledTemplate {
   const compiled = compilePathTemplate(text, AWS_IID_TEMPLATE_SCHEMA);
   return {
@@ -178,35 +204,29 @@ function render(
   root: readonly TemplateNode[],
   schema: PathTemplateSchema,
   values: PathTemplateValues,
+  limits: PathTemplateLimits,
 ): string {
   const fields = new Map<string, GoValue>();
   for (const name of schema.fields) {
     const v = values[name];
-    if (name === schema.mapField) {
-      const m = v instanceof Map ? v : typeof v === "object" ? new Map(v) : new Map<string, string>();
-      // Shared, not copied: no function can write to this map (sprig's set/unset take a dict).
-      fields.set(name, new GoMap("tags", m as Map<string, GoValue>));
+    if (name === schema.map?.field) {
+      // Shared, not copied: no function can write to a map.
+      fields.set(name, new GoMap(schema.map.typeName, typeof v === "object" ? v : new Map()));
     } else {
       fields.set(name, typeof v === "string" ? v : "");
     }
   }
-  const value = new GoStruct(schema.typeName, fields);
   try {
-    return executeTemplate(text, root, value, LIMITS);
+    return executeTemplate(text, root, new GoStruct(schema.typeName, fields), limits);
   } catch (err) {
     if (!(err instanceof TemplateExecError)) {
       throw new PluginError(Code.Internal, `agent_path_template failed: ${String(err)}`, { cause: err });
     }
     switch (err.reason) {
       case "missing-tag": {
-        const hint = schema.missingKeyHint?.(err.key ?? "", values);
-        throw new PluginError(
-          Code.PermissionDenied,
-          hint === undefined ? err.message : `${err.message} (${hint})`,
-          {
-            cause: err,
-          },
-        );
+        const hint = schema.map?.missingKeyHint(err.key ?? "", values);
+        const message = hint === undefined ? err.message : `${err.message} (${hint})`;
+        throw new PluginError(Code.PermissionDenied, message, { cause: err });
       }
       case "fail":
       case "limit":
@@ -254,7 +274,7 @@ function checkRootFields(text: string, root: readonly TemplateNode[], schema: Pa
       if (a.type === "field" && !underWith) name = a.idents[0];
       if (a.type === "variable" && a.idents[0] === "$") name = a.idents[1];
       if (name !== undefined && !schema.fields.includes(name)) {
-        const extra = schema.mapHint === undefined ? "" : `; ${schema.mapHint}`;
+        const extra = schema.map === undefined ? "" : `; ${schema.map.hint}`;
         const hint = ` (fields: ${schema.fields.map((f) => `.${f}`).join(", ")}${extra})`;
         throw parseError(text, `can't evaluate field ${name} in type ${schema.typeName}${hint}`);
       }

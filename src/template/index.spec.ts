@@ -7,13 +7,7 @@ import {
   DEFAULT_AGENT_PATH_TEMPLATE,
   MAX_TEMPLATE_LENGTH,
   usesTags,
-} from "./agent-path-template";
-import {
-  GO_BUILTIN_FUNCS,
-  SPIRE_SPRIG_ALLOW_LIST,
-  TEMPLATE_FUNCS,
-  UNSUPPORTED_FUNCS,
-} from "./private/go-template-funcs";
+} from "./index";
 
 const data = (tags: Record<string, string> = {}): AgentPathTemplateData => ({
   accountId: "test-account",
@@ -112,17 +106,31 @@ describe("agent_path_template: constructs", () => {
 
 describe("agent_path_template: refused at configuration time", () => {
   it.each([
-    ["range (unbounded)", "/{{ range .Tags }}x{{ end }}", 'unsupported template action "range"'],
-    ["define", '{{ define "a" }}x{{ end }}', 'unsupported template action "define"'],
-    ["template", '{{ template "a" }}', 'unsupported template action "template"'],
-    ["block", '{{ block "a" . }}x{{ end }}', 'unsupported template action "block"'],
+    ["range (unbounded)", "/{{ range .Tags }}x{{ end }}", 'action "range" is not available'],
+    ["define", '{{ define "a" }}x{{ end }}', 'action "define" is not available'],
+    ["template", '{{ template "a" }}', 'action "template" is not available'],
+    ["block", '{{ block "a" . }}x{{ end }}', 'action "block" is not available'],
     [
       "a sprig function SPIRE allows but we do not implement",
       "/{{ kebabcase .Region }}",
-      'unsupported template function "kebabcase"',
+      'function "kebabcase" is not available in agent_path_template: not implemented; lower, upper and regexReplaceAll',
     ],
-    ["uuidv4, which would defeat TOFU", "/{{ uuidv4 }}", 'unsupported template function "uuidv4"'],
-    ["html escaping", "/{{ html .Region }}", 'unsupported template function "html"'],
+    [
+      "uuidv4, which would defeat TOFU",
+      "/{{ uuidv4 }}",
+      'function "uuidv4" is not available in agent_path_template: a random value',
+    ],
+    [
+      "a collection builder, in a nested pipeline",
+      '/{{ upper (join "-" (list .Region)) }}',
+      'function "list" is not available in agent_path_template: a path template has strings',
+    ],
+    [
+      "base64, whose alphabet is not a path's",
+      "/{{ .Region | b64enc }}",
+      'function "b64enc" is not available in agent_path_template: base64 and base32 text',
+    ],
+    ["html escaping", "/{{ html .Region }}", 'function "html" is not available in agent_path_template'],
     ["a function outside SPIRE's allow-list", '/{{ env "HOME" }}', 'function "env" not defined'],
     ["a field the data does not have", "/{{ .Hostname }}", "can't evaluate field Hostname"],
     ["a field of $ the data does not have", "/{{ $.Hostname }}", "can't evaluate field Hostname"],
@@ -148,6 +156,9 @@ describe("agent_path_template: refused at configuration time", () => {
   });
 });
 
+/** printf pads to any width: the way to make a long string without repeat. */
+const padded = (n: number): string => `(printf "%0${n}d" 0)`;
+
 describe("agent_path_template: error codes at attestation time", () => {
   it.each([
     [
@@ -157,29 +168,66 @@ describe("agent_path_template: error codes at attestation time", () => {
       "tag team required",
     ],
     ["a type error is a template bug", "/{{ upper 1 }}", Code.Internal, "expected string; found 1"],
-    [
-      "sprig dict functions refuse .Tags like in SPIRE",
-      '/{{ hasKey .Tags "k" }}',
-      Code.Internal,
-      "got awsiid.instanceTags",
-    ],
-    ["output over 2048 bytes", '/{{ repeat 3000 "a" }}', Code.PermissionDenied, "output exceeds 2048 bytes"],
+    ["the tag map is not a string", "/{{ .Tags | upper }}", Code.Internal, "got awsiid.instanceTags"],
+    ["output over 2048 bytes", `/{{ ${padded(3000)} }}`, Code.PermissionDenied, "output exceeds 2048 bytes"],
     [
       "an intermediate string over the cap",
-      '/{{ repeat 100000 "a" | len }}',
+      `/{{ ${padded(70_000)} | len }}`,
       Code.PermissionDenied,
-      "result exceeds",
+      "result exceeds 65536 bytes",
     ],
     [
-      "a runaway regexp is cut off",
-      '/{{ regexMatch "^(a+)+$" (printf "%sb" (repeat 40 "a")) }}',
+      "replace that would multiply a string, refused before it is built",
+      `/{{ replace "" ${padded(60_000)} ${padded(60_000)} | len }}`,
       Code.PermissionDenied,
-      "exceeded",
+      "result exceeds 65536 bytes",
+    ],
+    [
+      "regexReplaceAll that would multiply a string, cut off as it grows",
+      `/{{ regexReplaceAll "" ${padded(60_000)} ${padded(1000)} | len }}`,
+      Code.PermissionDenied,
+      "result exceeds 65536 bytes",
+    ],
+    [
+      "join of many long parts, refused before it is built",
+      `/{{ splitList "" ${padded(4000)} | join ${padded(60_000)} | len }}`,
+      Code.PermissionDenied,
+      "result exceeds 65536 bytes",
+    ],
+    [
+      "a list over the element cap",
+      `/{{ splitList "" ${padded(5000)} | len }}`,
+      Code.PermissionDenied,
+      "result exceeds 4096 elements",
     ],
   ])("%s", (_name, template, code, message) => {
     const err = caught(() => compileAgentPathTemplate(template).render(data({ k: "v" })));
     expect(err.code).toBe(code);
     expect(err.message).toContain(message);
+  });
+});
+
+describe("agent_path_template: regular expressions are RE2 (re2js)", () => {
+  it.each([
+    // A backtracking engine never returns from this; RE2 answers in time linear in the input.
+    [
+      "the classic catastrophic pattern",
+      `/{{ regexMatch "^(0+)+$" (printf "%sb" ${padded(5000)}) }}`,
+      "/false",
+    ],
+    ["Unicode classes", '/{{ regexFind "\\\\p{Greek}+" "abc-αβγ-def" }}', "/αβγ"],
+    ["flags in mid-pattern", '/{{ regexFind "a(?i)B" "xaBy" }}', "/aB"],
+    ["octal escapes", '/{{ regexReplaceAll "\\\\101" "xAx" "-" }}', "/x-x"],
+    [
+      "a group name after $ reads as far as a name can",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${name} expansion, not a JS template.
+      '/{{ regexReplaceAll "(a)" "a" "$1x|${1}x" }}',
+      "/|ax",
+    ],
+    ["$01 is a name, not group 1", '/{{ regexReplaceAll "(a)" "a" "[$01]" }}', "/[]"],
+    ["astral characters count as one", '/{{ regexFindAll "." "a😀b" -1 | join "," }}', "/a,😀,b"],
+  ])("%s", (_name, template, expected) => {
+    expect(compileAgentPathTemplate(template).render(data())).toBe(expected);
   });
 });
 
@@ -196,28 +244,7 @@ describe("usesTags", () => {
   });
 });
 
-describe("function coverage against SPIRE's allow-list", () => {
-  it.each([...SPIRE_SPRIG_ALLOW_LIST, ...GO_BUILTIN_FUNCS])(
-    "%s is implemented or refused with a reason",
-    (name) => {
-      const implemented = TEMPLATE_FUNCS.has(name);
-      const refused = UNSUPPORTED_FUNCS.has(name);
-      expect(implemented !== refused).toBe(true);
-    },
-  );
-
-  it("implements nothing beyond SPIRE's allow-list and Go's builtins", () => {
-    const allowed = new Set([...SPIRE_SPRIG_ALLOW_LIST, ...GO_BUILTIN_FUNCS]);
-    expect([...TEMPLATE_FUNCS.keys()].filter((n) => !allowed.has(n))).toEqual([]);
-  });
-});
-
 describe("deliberate differences from Go that docs/parity.md names", () => {
-  it("keys returns insertion order, where Go's map order is random", () => {
-    const t = compileAgentPathTemplate('/{{ keys (dict "b" "1" "a" "2" "c" "3") | join "-" }}');
-    expect(t.render(data())).toBe("/b-a-c");
-  });
-
   it("trunc cutting inside a UTF-8 sequence yields U+FFFD, where Go yields an invalid byte", () => {
     const t = compileAgentPathTemplate('/{{ "aé" | trunc 2 }}');
     expect(t.render(data())).toBe("/a\ufffd");
@@ -228,7 +255,12 @@ describe("compilePathTemplate (caller-supplied root fields)", () => {
   const schema = {
     typeName: "test.rootData",
     fields: ["PluginName", "RoleName", "Labels"],
-    mapField: "Labels",
+    map: {
+      field: "Labels",
+      typeName: "test.labels",
+      hint: "labels: .Labels.<key>",
+      missingKeyHint: (key: string) => `add label ${key}`,
+    },
   };
 
   it("renders the caller's fields with the same functions", () => {
@@ -246,14 +278,14 @@ describe("compilePathTemplate (caller-supplied root fields)", () => {
     const err = caught(() => compilePathTemplate("/{{ .InstanceID }}", schema));
     expect(err.code).toBe(Code.InvalidArgument);
     expect(err.message).toContain("can't evaluate field InstanceID in type test.rootData");
-    expect(err.message).toContain("(fields: .PluginName, .RoleName, .Labels)");
+    expect(err.message).toContain("(fields: .PluginName, .RoleName, .Labels; labels: .Labels.<key>)");
   });
 
   it("keeps missingkey=error for the map field: PermissionDenied", () => {
     const t = compilePathTemplate("/{{ .Labels.team }}", schema);
     const err = caught(() => t.render({ PluginName: "p", RoleName: "r", Labels: new Map() }));
     expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.message).toContain('map has no entry for key "team"');
+    expect(err.message).toContain('map has no entry for key "team" (add label team)');
   });
 
   it("a schema without a map field never reports map use", () => {

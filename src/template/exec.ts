@@ -1,5 +1,5 @@
 /**
- * Executor for parsed agent path templates, following Go's text/template/exec.go with
+ * Executor for parsed path templates, a deliberate port of Go 1.19's src/text/template/exec.go with
  * `missingkey=error` (the option SPIRE sets): field access on a map with a missing key is an
  * error naming the key, `index` still returns the zero value, function arguments are checked
  * against Go parameter types, and `and`/`or` short-circuit.
@@ -8,10 +8,16 @@
  * because operators search for them and SPIRE's tests pin them.
  */
 
-import { RegexpTimeoutError } from "./go-regexp";
-import { FailError, type FuncEnv, FuncError, type ParamType, TEMPLATE_FUNCS } from "./go-template-funcs";
-import type { ArgNode, CommandNode, NumberConstant, PipeNode, TemplateNode } from "./go-template-parse";
-import { formatGoValue, GoMap, GoStruct, type GoValue, goTruth, goTypeName } from "./go-values";
+import {
+  FailError,
+  type FuncEnv,
+  FuncError,
+  FuncLimitError,
+  type ParamType,
+  TEMPLATE_FUNCS,
+} from "./functions";
+import type { ArgNode, CommandNode, NumberConstant, PipeNode, TemplateNode } from "./parse";
+import { formatGoValue, GoMap, GoStruct, type GoValue, goTruth, goTypeName } from "./values";
 
 export interface ExecLimits extends FuncEnv {
   readonly maxOutputBytes: number;
@@ -241,11 +247,7 @@ class Executor {
     if (receiver instanceof GoMap) {
       if (hasArgs) this.fail(`${name} is not a method but has arguments`);
       if (!receiver.entries.has(name)) {
-        this.fail(
-          `map has no entry for key "${name}"`,
-          receiver.kind === "tags" ? "missing-tag" : "template",
-          name,
-        );
+        this.fail(`map has no entry for key "${name}"`, "missing-tag", name);
       }
       return receiver.entries.get(name) ?? null;
     }
@@ -321,10 +323,11 @@ class Executor {
     } catch (err) {
       if (err instanceof Abort) throw err;
       if (err instanceof FailError) this.fail(`error calling fail: ${err.message}`, "fail");
-      if (err instanceof RegexpTimeoutError) this.fail(`error calling ${node.name}: ${err.message}`, "limit");
       if (err instanceof FuncError) {
-        const reason = /^result exceeds/.test(err.message) ? "limit" : "template";
-        this.fail(`error calling ${node.name}: ${err.message}`, reason);
+        this.fail(
+          `error calling ${node.name}: ${err.message}`,
+          err instanceof FuncLimitError ? "limit" : "template",
+        );
       }
       throw err;
     }
@@ -336,7 +339,7 @@ class Executor {
       case "dot":
         return this.validateType(dot, type);
       case "nil":
-        if (type === "any" || type === "dict") return null;
+        if (type === "any") return null;
         this.fail(`cannot assign nil to ${goParamName(type)}`);
         break;
       case "field":
@@ -369,37 +372,24 @@ class Executor {
         if (node.type === "number") return this.idealConstant(node.num);
         if (node.type === "string") return node.value;
         break;
-      case "dict":
-        break;
     }
     this.fail(`can't handle ${argString(node)} for arg of type ${goParamName(type)}`);
   }
 
   private validateType(value: GoValue, type: ParamType): GoValue {
     if (type === "any") return value;
-    if (value === null) {
-      if (type === "dict") return null;
-      this.fail(`invalid value; expected ${goParamName(type)}`);
-    }
+    if (value === null) this.fail(`invalid value; expected ${goParamName(type)}`);
     const ok =
       (type === "string" && typeof value === "string") ||
       (type === "int" && typeof value === "bigint") ||
-      (type === "bool" && typeof value === "boolean") ||
-      (type === "dict" && value instanceof GoMap && value.kind === "dict");
+      (type === "bool" && typeof value === "boolean");
     if (!ok) this.fail(`wrong type for value; expected ${goParamName(type)}; got ${goTypeName(value)}`);
     return value;
   }
 }
 
 function goParamName(type: ParamType): string {
-  switch (type) {
-    case "dict":
-      return "map[string]interface {}";
-    case "any":
-      return "interface {}";
-    default:
-      return type;
-  }
+  return type === "any" ? "interface {}" : type;
 }
 
 /** Go's parse.Node String() forms, used in "at <…>" error contexts. */

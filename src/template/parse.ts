@@ -1,11 +1,12 @@
 /**
- * Lexer and parser for the subset of Go's text/template that agent path templates use.
+ * Lexer and parser for the subset of Go's text/template that path templates use.
  *
- * It follows Go's text/template/parse (lex.go, parse.go) closely so that a template SPIRE
- * accepts parses to the same tree here, and a template SPIRE rejects is rejected here too.
- * What we do not implement (range, define/template/block, break/continue) is rejected with
- * a message that names the construct: a silent difference in an agent ID would re-key every
- * agent, which is worse than refusing the configuration.
+ * A deliberate port of Go 1.19's src/text/template/parse (lex.go, parse.go, node.go's String
+ * forms), so that a template SPIRE accepts parses to the same tree here, and a template SPIRE
+ * rejects is rejected here too. What a path has no use for (range, define/template/block,
+ * break/continue, the functions of functions.ts's REFUSED_FUNCS) is refused with a message
+ * that names the construct: a silent difference in an agent ID would re-key every agent,
+ * which is worse than refusing the configuration.
  *
  * Positions are byte offsets into the template, as Go reports them in "agent-path:L:C".
  */
@@ -429,11 +430,22 @@ function parseHexFloat(s: string): number {
 // ---------------------------------------------------------------------------------------
 // Parser
 
+/** Go actions a path template cannot use, with the reason shown to the operator. */
+const REFUSED_ACTIONS: Readonly<Record<string, string>> = {
+  range:
+    "a loop's output has no bound, and the data holds nothing a path would list (pick tags with index or .Tags.<key>)",
+  break: "it only exists inside range",
+  continue: "it only exists inside range",
+  define: "a path is a single template; named templates have no use",
+  template: "a path is a single template; named templates have no use",
+  block: "a path is a single template; named templates have no use",
+};
+
 export interface ParseOptions {
   /** Functions the template may call; others are "not defined" (Go's parse error). */
   readonly isFunction: (name: string) => boolean;
-  /** Names SPIRE allows but we deliberately do not implement: a clear error instead. */
-  readonly unsupportedFunction: (name: string) => string | undefined;
+  /** Why a name SPIRE allows is refused here, or undefined: a clear error instead. */
+  readonly refusedFunction: (name: string) => string | undefined;
   readonly maxDepth: number;
 }
 
@@ -535,7 +547,7 @@ class Parser {
           return { kind: "node", node: this.control(item.val, pos) };
         default:
           this.fail(
-            `unsupported template action "${item.val}": spire-aws-iid supports text, {{ pipeline }}, if/else if/else, with/else with and variables`,
+            `action "${item.val}" is not available in agent_path_template: ${REFUSED_ACTIONS[item.val] ?? "not a path construct"}`,
             item.pos,
           );
       }
@@ -695,8 +707,10 @@ class Parser {
     switch (item.type) {
       case "identifier": {
         this.next();
-        const why = this.options.unsupportedFunction(item.val);
-        if (why !== undefined) this.fail(`unsupported template function "${item.val}": ${why}`, item.pos);
+        const why = this.options.refusedFunction(item.val);
+        if (why !== undefined) {
+          this.fail(`function "${item.val}" is not available in agent_path_template: ${why}`, item.pos);
+        }
         if (!this.options.isFunction(item.val)) this.fail(`function "${item.val}" not defined`, item.pos);
         return { type: "identifier", pos: item.pos, name: item.val };
       }
