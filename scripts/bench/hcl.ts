@@ -6,6 +6,7 @@
  */
 import { parse } from "../../src/hcl/parser";
 import { parseServerConfig } from "../../src/server/config";
+import { meanMicros } from "./lib/common";
 
 /** The example from ecosystem-notes §1a as SPIRE's printer emits it, plus common keys. */
 export const TYPICAL_PLUGIN_DATA = [
@@ -28,33 +29,12 @@ export const TYPICAL_PLUGIN_DATA = [
   'allowed_regions = ["us-east-1", "us-west-2", "eu-west-1"]',
 ].join("\n");
 
-function measure(
-  label: string,
-  fn: () => void,
-  minMs: number,
-): { us: number; opsPerSec: number; iterations: number } {
-  // Warm up so the JIT has compiled the hot paths before we time them.
-  for (let i = 0; i < 2000; i++) fn();
-  let iterations = 0;
-  const start = process.hrtime.bigint();
-  let elapsedNs = 0n;
-  const budget = BigInt(minMs) * 1_000_000n;
-  while (elapsedNs < budget) {
-    for (let i = 0; i < 500; i++) fn();
-    iterations += 500;
-    elapsedNs = process.hrtime.bigint() - start;
-  }
-  const us = Number(elapsedNs) / 1000 / iterations;
-  void label;
-  return { us, opsPerSec: 1e6 / us, iterations };
-}
-
 export async function run(): Promise<{ name: string; [k: string]: unknown }> {
   const check = parseServerConfig(TYPICAL_PLUGIN_DATA);
   if (check.config === undefined)
     throw new Error(`bench input is invalid: ${JSON.stringify(check.problems)}`);
-  const parseOnly = measure("parse", () => parse(TYPICAL_PLUGIN_DATA), 1500);
-  const full = measure("parse+decode", () => parseServerConfig(TYPICAL_PLUGIN_DATA), 1500);
+  const parseOnly = meanMicros(() => parse(TYPICAL_PLUGIN_DATA), 1500);
+  const full = meanMicros(() => parseServerConfig(TYPICAL_PLUGIN_DATA), 1500);
   return {
     name: "hcl-plugin-data",
     description: `parse, and parse + typed decode + validation, of a ${TYPICAL_PLUGIN_DATA.length}-byte aws_iid plugin_data as SPIRE prints it; mean over >=1.5 s after warm-up`,

@@ -21,6 +21,25 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[i] ?? Number.NaN;
 }
 
+/**
+ * Mean cost of a synchronous call in µs: 2,000 warm-up calls so the JIT has compiled the hot
+ * paths, then batches of 500 until at least minMs have passed.
+ */
+export function meanMicros(fn: () => void, minMs: number): { us: number; opsPerSec: number; iterations: number } {
+  for (let i = 0; i < 2000; i++) fn();
+  let iterations = 0;
+  const start = process.hrtime.bigint();
+  let elapsedNs = 0n;
+  const budget = BigInt(minMs) * 1_000_000n;
+  while (elapsedNs < budget) {
+    for (let i = 0; i < 500; i++) fn();
+    iterations += 500;
+    elapsedNs = process.hrtime.bigint() - start;
+  }
+  const us = Number(elapsedNs) / 1000 / iterations;
+  return { us, opsPerSec: 1e6 / us, iterations };
+}
+
 export function round(value: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
