@@ -19,9 +19,9 @@ import { checkPluginData, runCheckConfig } from "../src/cli/check-config";
 import { type GoValue, parseToGoValue } from "../src/hcl/generic";
 import { printHcl } from "../src/hcl/printer";
 import { decodeIamAgentConfig, decodeIamServerConfig } from "../src/iam/config";
-import { compileAgentPathTemplate } from "../src/template";
-import { parseServerConfig } from "../src/server/config";
 import { readAccountListFile } from "../src/org/account-list-file";
+import { parseServerConfig } from "../src/server/config";
+import { compileAgentPathTemplate } from "../src/template";
 
 const root = resolve(__dirname, "..");
 const examples = join(root, "examples");

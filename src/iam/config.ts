@@ -8,13 +8,13 @@
 import { invalidArgument } from "../common/errors";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
-import type { CompiledPathTemplate } from "../template";
 import {
   checkVerifyOrganizationBlock,
   logLevelField,
   serverFields,
   type VerifyOrganizationBlock,
 } from "../server/config";
+import type { CompiledPathTemplate } from "../template";
 import { compileIamAgentPathTemplate } from "./agent-path";
 import {
   agentStsEndpoint,
@@ -77,7 +77,7 @@ export const iamServerFields = {
   server_id_header_value: serverIdField,
   agent_path_template: {
     type: "string",
-    doc: "Path under /spire/agent for the agent ID (Go text/template, SPIRE's sprig allow-list). Fields: .PluginName (aws_iam), .Partition, .AccountID, .PrincipalType (assumed-role or user), .PrincipalARN, .RoleName, .RoleARN, .SessionName, .UserName, .UserID. Default: /aws_iam/<account>/<role>/<session> (escaped), users /aws_iam/<account>/user/<name>/<user id>.",
+    doc: "Path under /spire/agent for the agent ID (Go text/template, the functions of aws_iid's agent_path_template). Fields: .PluginName (aws_iam), .Partition, .AccountID, .PrincipalType (assumed-role or user), .PrincipalARN, .RoleName, .RoleARN, .SessionName, .UserName, .UserID. Default: /aws_iam/<account>/<role>/<session> (escaped), users /aws_iam/<account>/user/<name>/<user id>.",
   },
   verify_organization: serverFields.verify_organization,
   log_level: logLevelField,

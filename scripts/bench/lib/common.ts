@@ -25,7 +25,10 @@ export function quantile(sorted: readonly number[], q: number): number {
  * Mean cost of a synchronous call in µs: 2,000 warm-up calls so the JIT has compiled the hot
  * paths, then batches of 500 until at least minMs have passed.
  */
-export function meanMicros(fn: () => void, minMs: number): { us: number; opsPerSec: number; iterations: number } {
+export function meanMicros(
+  fn: () => void,
+  minMs: number,
+): { us: number; opsPerSec: number; iterations: number } {
   for (let i = 0; i < 2000; i++) fn();
   let iterations = 0;
   const start = process.hrtime.bigint();
