@@ -23,11 +23,11 @@ import type { CertificateStore } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
 import type { VerificationPolicy } from "../iid/policy";
 import { type VerifiedIdentity, verifyInstanceIdentity } from "../iid/verify";
+import type { OrgMembershipCache } from "../org";
 import type { AgentAttributes, AgentStore, AttestRequestContext } from "../spire/contracts";
 import type { CompiledTemplate } from "../template";
 import { agentIdFromTemplate } from "./agent-id";
 import { checkBlockDevice, verifyClientIp } from "./instance-checks";
-import type { OrgMembershipCache } from "../org";
 import { buildSelectors } from "./selectors";
 
 /** Everything one attestation needs, built once per Configure. */

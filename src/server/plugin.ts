@@ -20,6 +20,7 @@ import {
 } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
+import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -32,7 +33,6 @@ import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../templa
 import { validateTrustDomainName } from "./agent-id";
 import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
 import { formatProblems, parseServerConfig, type ServerConfig } from "./config";
-import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
 import { securityNotes } from "./security-notes";
 
 /** Hooks for tests and the demo; production passes none. */
