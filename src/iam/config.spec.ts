@@ -79,6 +79,54 @@ describe("server configuration", () => {
     ).toMatchObject({ mode: "api", region: "us-gov-west-1", partition: "aws-us-gov", roleName: "spire-org" });
   });
 
+  // issue 17 item 2: a wildcard in the account position matches that role name in every AWS
+  // account, including one an attacker opens in minutes; it is not a bound on its own.
+  const unboundedPatterns = [
+    "*",
+    "arn:*",
+    "arn:aws:*",
+    "arn:aws:iam::*:role/spire-node",
+    "arn:aws:iam::1111*:role/spire-node",
+    "arn:aws:iam::11112222333?:role/spire-node",
+    "arn:aws:iam::*",
+    "arn:aws:iam:*:role/spire-node",
+  ];
+  for (const pattern of unboundedPatterns) {
+    it(`refuses ${JSON.stringify(pattern)} as the only bound, saying why`, () => {
+      expect(() => server(`allowed_role_arns = [${JSON.stringify(pattern)}]`)).toThrow(
+        expect.objectContaining({
+          code: Code.InvalidArgument,
+          message: expect.stringMatching(
+            /does not fix the account.*any AWS account.*set allowed_account_ids or verify_organization/,
+          ),
+        }),
+      );
+    });
+  }
+  it("refuses a wildcard account pattern even next to account-bound ones", () => {
+    expect(() =>
+      server('allowed_role_arns = ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::*:role/b"]'),
+    ).toThrow(/"arn:aws:iam::\*:role\/b" does not fix the account/);
+  });
+  it("accepts a wildcard account pattern bounded by allowed_account_ids or verify_organization", () => {
+    expect(
+      server('allowed_role_arns = ["arn:aws:iam::*:role/spire-node"]\nallowed_account_ids = ["123456789012"]')
+        .allowedRoleArns,
+    ).toEqual(["arn:aws:iam::*:role/spire-node"]);
+    expect(
+      server(
+        'allowed_role_arns = ["*"]\nverify_organization {\n account_list_file = "/etc/spire/accounts.json"\n}',
+      ).organization,
+    ).toMatchObject({ mode: "file" });
+  });
+  it("accepts role patterns whose account is a literal 12-digit ID as the bound", () => {
+    expect(
+      server(
+        'allowed_role_arns = ["arn:aws:iam::123456789012:role/spire-*", "arn:*:iam::210987654321:role/?"]',
+      ).allowedRoleArns,
+    ).toHaveLength(2);
+  });
+
   for (const [name, hcl, message] of bad) {
     it(`refuses ${name}`, () => {
       expect(() => server(hcl)).toThrow(

@@ -142,12 +142,22 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
   }
   const firstPartition = (partitions[0] ?? "aws") as Partition;
   const organization = organizationConfig(raw.verify_organization, firstPartition, problems);
-  if (accounts.length === 0 && roleArns.length === 0 && organization === undefined) {
+  if (accounts.length === 0 && organization === undefined) {
     // Anyone can open an AWS account in minutes: with no bound, every AWS principal on the
-    // internet could attest. Teleport and Vault likewise require an allow rule.
-    problems.push(
-      "aws_iam needs a bound on who may attest: set allowed_account_ids, allowed_role_arns and/or verify_organization",
-    );
+    // internet could attest. Teleport and Vault likewise require an allow rule. A role
+    // pattern bounds only if it names the account: "arn:aws:iam::*:role/x" admits role x in
+    // any account, so on its own it is no bound at all.
+    if (roleArns.length === 0) {
+      problems.push(
+        "aws_iam needs a bound on who may attest: set allowed_account_ids, allowed_role_arns and/or verify_organization",
+      );
+    }
+    for (const pattern of roleArns) {
+      if (roleArnPatternProblem(pattern) !== undefined || patternFixesAccount(pattern)) continue;
+      problems.push(
+        `allowed_role_arns: ${JSON.stringify(pattern)} does not fix the account (a wildcard there matches a role of that name in any AWS account, including one an attacker opens); write a 12-digit account ID in the pattern, or set allowed_account_ids or verify_organization as well`,
+      );
+    }
   }
   const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
   const logLevel = checkLogLevel(raw.log_level, problems);
@@ -210,6 +220,17 @@ function roleArnPatternProblem(pattern: string): string | undefined {
     return `allowed_role_arns: ${JSON.stringify(pattern)} has a role path; STS reports assumed roles without their path, so write arn:<partition>:iam::<account>:role/<name>`;
   }
   return undefined;
+}
+
+/**
+ * Whether a role pattern admits one account only: arn:<partition>:iam::<account>:role/<name>
+ * with a literal 12-digit account. A role ARN has exactly five colons (IAM names cannot contain
+ * one), so a pattern with five literal colons lines up field by field and no wildcard can
+ * reach into the account field from its neighbours.
+ */
+function patternFixesAccount(pattern: string): boolean {
+  const fields = pattern.split(":");
+  return fields.length === 6 && /^\d{12}$/.test(fields[4] ?? "");
 }
 
 /** verify_organization, validated exactly as for aws_iid (src/server/config.ts). */
