@@ -283,6 +283,48 @@ describe("createAwsAccess against the fakes", () => {
     expect(err.message).not.toContain(creds.secretAccessKey);
   });
 
+  // issue 17 item 5: without a negative cache every attestation from a foreign account cost
+  // one STS call, so a stream of them drained the server's STS quota for honest accounts.
+  it("remembers a refused AssumeRole per account for a short TTL: one STS call per TTL, not per attestation", async () => {
+    const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
+    const ours = aws.world.addInstance({ account: ACCOUNT, region: REGION });
+    const denied = `arn:aws:iam::${OTHER}:role/spire-reader`;
+    aws.sts.deniedRoles.add(denied);
+    const assumeCalls = () => aws.server.calls.count({ service: "sts", action: "AssumeRole" });
+    const a = access({ assumeRole: "spire-reader", assumeRoleFailureTtlMs: 60_000 });
+    for (let i = 0; i < 20; i++) {
+      const err = await rejection(a.describeInstance(OTHER, REGION, theirs.instanceId));
+      expect(err.code).toBe(Code.PermissionDenied);
+      expect(err.message).toContain(denied);
+    }
+    expect(assumeCalls()).toBe(1);
+    // Other accounts are unaffected.
+    await a.describeInstance(ACCOUNT, REGION, ours.instanceId);
+    expect(assumeCalls()).toBe(2);
+    // Once the TTL has passed the role is tried again: an account that has just created it attests.
+    const b = access({ assumeRole: "spire-reader", assumeRoleFailureTtlMs: 50 });
+    expect((await rejection(b.describeInstance(OTHER, REGION, theirs.instanceId))).code).toBe(
+      Code.PermissionDenied,
+    );
+    aws.sts.deniedRoles.delete(denied);
+    await new Promise((r) => setTimeout(r, 100));
+    await expect(b.describeInstance(OTHER, REGION, theirs.instanceId)).resolves.toMatchObject({
+      InstanceId: theirs.instanceId,
+    });
+  });
+
+  it("does not remember a throttled AssumeRole: the next attestation asks STS again", async () => {
+    const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
+    aws.server.faults.add({ service: "sts", action: "AssumeRole", times: 1 }, { kind: "throttle" });
+    const a = access({ assumeRole: "spire-reader", maxAttempts: 1 });
+    expect((await rejection(a.describeInstance(OTHER, REGION, theirs.instanceId))).code).toBe(
+      Code.Unavailable,
+    );
+    await expect(a.describeInstance(OTHER, REGION, theirs.instanceId)).resolves.toMatchObject({
+      InstanceId: theirs.instanceId,
+    });
+  });
+
   it("treats a throttled AssumeRole as Unavailable", async () => {
     const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
     aws.server.faults.add({ service: "sts", action: "AssumeRole" }, { kind: "throttle" });

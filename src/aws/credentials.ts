@@ -13,6 +13,11 @@
  * raised), single flight, refresh before expiry, the timeout, and above all the error: a role
  * the node's account does not let us assume is a definitive rejection (PermissionDenied
  * naming the role and account), while throttling or an STS outage is Unavailable.
+ *
+ * A refusal is remembered per account for a short TTL: documents from an account that never
+ * granted us its role (anyone can send one) would otherwise cost one STS call per
+ * attestation, on the same STS quota honest accounts need. Throttling and outages are not
+ * remembered: they say nothing about the account, and the next attempt may succeed.
  */
 
 import type { AssumeRoleCommandOutput, STSClient, STSClientConfig } from "@aws-sdk/client-sts";
@@ -79,7 +84,13 @@ export interface AssumeRoleOptions {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** How long a refused AssumeRole is remembered per account; default 30 s. */
+  refusalTtlMs?: number;
 }
+
+/** Long enough that a flood from a foreign account costs one STS call per 30 s; short enough
+ * that an account which has just created the role attests half a minute later. */
+export const DEFAULT_ASSUME_ROLE_REFUSAL_TTL_MS = 30_000;
 
 /** Refresh when less than this much lifetime is left: 5 min, like the SDK, or half of a short session. */
 function refreshMarginMs(lifetimeMs: number): number {
@@ -90,6 +101,8 @@ export class AssumedRoleCredentials {
   private readonly sessions = new Map<string, CachedSession>();
   private readonly inFlight = new Map<string, Promise<AwsCredentialIdentity>>();
   private readonly stsClients = new Map<string, STSClient>();
+  /** account -> the refusal and when it is forgotten; oldest first, bounded like sessions. */
+  private readonly refusals = new Map<string, { message: string; until: number }>();
   private static readonly MAX_SESSIONS = 1024;
 
   constructor(private readonly options: AssumeRoleOptions) {}
@@ -107,6 +120,11 @@ export class AssumedRoleCredentials {
     const now = this.now();
     const cached = this.sessions.get(account);
     if (cached !== undefined && now < cached.refreshAt) return cached.identity;
+    const refused = this.refusals.get(account);
+    if (refused !== undefined) {
+      if (now < refused.until) throw permissionDenied(refused.message);
+      this.refusals.delete(account);
+    }
     const pending = this.inFlight.get(account);
     if (pending !== undefined) return pending;
     const started = this.assume(account, region).finally(() => this.inFlight.delete(account));
@@ -118,6 +136,7 @@ export class AssumedRoleCredentials {
     for (const client of this.stsClients.values()) client.destroy();
     this.stsClients.clear();
     this.sessions.clear();
+    this.refusals.clear();
   }
 
   private now(): number {
@@ -132,6 +151,17 @@ export class AssumedRoleCredentials {
       this.stsClients.set(region, client);
     }
     return client;
+  }
+
+  private rememberRefusal(account: string, message: string): void {
+    const ttl = this.options.refusalTtlMs ?? DEFAULT_ASSUME_ROLE_REFUSAL_TTL_MS;
+    this.refusals.delete(account);
+    this.refusals.set(account, { message, until: this.now() + ttl });
+    while (this.refusals.size > AssumedRoleCredentials.MAX_SESSIONS) {
+      const oldest = this.refusals.keys().next();
+      if (oldest.done === true) break;
+      this.refusals.delete(oldest.value);
+    }
   }
 
   private async assume(account: string, region: string): Promise<AwsCredentialIdentity> {
@@ -164,10 +194,9 @@ export class AssumedRoleCredentials {
       // The base credentials may not assume this role: the node's account has not granted the
       // server access (or the role does not exist). Nothing will change by retrying.
       if (kind === "access-denied") {
-        throw permissionDenied(
-          `cannot assume role ${arn} in account ${account} (${code}): the node's account must have a role named "${this.options.roleName}" that trusts the SPIRE server's credentials with sts:AssumeRole`,
-          err,
-        );
+        const message = `cannot assume role ${arn} in account ${account} (${code}): the node's account must have a role named "${this.options.roleName}" that trusts the SPIRE server's credentials with sts:AssumeRole`;
+        this.rememberRefusal(account, message);
+        throw permissionDenied(message, err);
       }
       throw classifyAwsError(err, {
         api: "AssumeRole",

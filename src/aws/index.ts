@@ -105,6 +105,8 @@ export interface AwsAccessOptions {
   instanceNotFoundRetries?: number;
   /** First delay of those retries, doubled each time. Default 250 ms. */
   instanceNotFoundRetryDelayMs?: number;
+  /** How long a refused AssumeRole is remembered per account, default 30 s (credentials.ts). */
+  assumeRoleFailureTtlMs?: number;
   /** SDK attempts per call (1 + retries), default 4. */
   maxAttempts?: number;
   /** SDK retry mode, default "standard" (see clients.ts for why). */
@@ -217,6 +219,9 @@ class AwsAccessImpl implements AwsAccess {
             roleName,
             stsConfig: (region) => this.pool.config(undefined, region),
             timeoutMs: this.settings.callTimeoutMs,
+            ...(options.assumeRoleFailureTtlMs === undefined
+              ? {}
+              : { refusalTtlMs: options.assumeRoleFailureTtlMs }),
             logger: this.logger,
             metrics: this.metrics,
           });

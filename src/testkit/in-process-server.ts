@@ -18,6 +18,8 @@ export interface InProcessServerOptions {
   /** SPIRE's AgentStore; `null` for a host that does not offer it. Default: nobody attested yet. */
   agentStore?: AgentStore | null;
   logger?: Logger;
+  /** How long a refused AssumeRole is remembered (src/aws/credentials.ts); default 30 s. */
+  assumeRoleFailureTtlMs?: number;
 }
 
 export function inProcessServerPlugin(
@@ -33,7 +35,13 @@ export function inProcessServerPlugin(
   };
   return createServerPluginWith(env, {
     // No retries of "not found": a test's instance either exists or it does not.
-    aws: { endpoint: scenario.aws.url, instanceNotFoundRetries: 0 },
+    aws: {
+      endpoint: scenario.aws.url,
+      instanceNotFoundRetries: 0,
+      ...(options.assumeRoleFailureTtlMs === undefined
+        ? {}
+        : { assumeRoleFailureTtlMs: options.assumeRoleFailureTtlMs }),
+    },
     org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
     // Keep the developer's AWS_* variables out of the plugin under test.
     env: {},

@@ -28,6 +28,8 @@ import {
 const TD = "example.org";
 /** Short, so hangs and drips resolve quickly; the SDK's retries each get this budget. */
 const CALL_TIMEOUT = "400ms";
+/** A refused AssumeRole is remembered this long (30 s in production); the matrix waits it out. */
+const REFUSAL_TTL_MS = 300;
 
 let scenario: Scenario;
 let caseNo = 0;
@@ -48,7 +50,7 @@ afterAll(async () => {
 });
 
 function newPlugin(): ServerAttestorPlugin {
-  return inProcessServerPlugin(scenario);
+  return inProcessServerPlugin(scenario, { assumeRoleFailureTtlMs: REFUSAL_TTL_MS });
 }
 
 const ctx = attestContext;
@@ -239,6 +241,15 @@ describe("server attestor under AWS faults", () => {
         }
         const elapsedMs = Math.round(performance.now() - t0);
         const hits = scenario.aws.server.calls.count(match) - before;
+        if (failed.code === Code.PermissionDenied && c.target.action === "AssumeRole") {
+          // The refusal is remembered for the account: the next attestation is refused without
+          // asking STS again, and only after the TTL is the role tried afresh.
+          const callsBefore = scenario.aws.server.calls.count(match);
+          const again = await outcome(plugin.attest(ctx(node.payload)));
+          expect(again.code, again.message).toBe(Code.PermissionDenied);
+          expect(scenario.aws.server.calls.count(match)).toBe(callsBefore);
+          await new Promise((res) => setTimeout(res, REFUSAL_TTL_MS + 50));
+        }
         const after = await attestLikeAnAgent(plugin, node.payload);
         report({
           api: c.target.api,
