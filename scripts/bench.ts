@@ -13,10 +13,15 @@
 
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { NODE_TARGET } from "./bundle";
+
+// Nothing here reaches beyond loopback: the guard refuses it in this process and, through
+// NODE_OPTIONS, in every process this one spawns (test/loopback-guard.cjs).
+createRequire(__filename)("../test/loopback-guard.cjs");
 
 export interface BenchResult {
   name: string;

@@ -13,6 +13,7 @@
 
 import { setMaxListeners } from "node:events";
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Code, codeName } from "../src/common/errors";
@@ -24,6 +25,10 @@ import {
   startScenario,
 } from "../src/testkit/scenario";
 import { type AttestOutcome, loadPlugin, type SpireHost } from "../src/testkit/spire-host";
+
+// Nothing here reaches beyond loopback: the guard refuses it in this process and, through
+// NODE_OPTIONS, in every process this one spawns (test/loopback-guard.cjs).
+createRequire(__filename)("../test/loopback-guard.cjs");
 
 const TD = "example.org";
 const FOREIGN_ACCOUNT = "777788889999";

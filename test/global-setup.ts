@@ -2,8 +2,15 @@
  * Builds what the process-level tests drive, once per `npm test`: the real bundle
  * (dist/spire-aws-iid, via scripts/bundle.ts) and a scripted fixture plugin that uses the same
  * runtime with test attestors. A fresh clone therefore needs only `npm ci && npm test`.
+ *
+ * It also arms the loopback guard (test/loopback-guard.cjs) for the whole run: loaded here, it
+ * puts itself into NODE_OPTIONS before vitest forks its workers, so workers and every Node
+ * process they spawn refuse non-loopback connects; each refusal is logged to one file, and the
+ * teardown fails the run if that file is not empty.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import { bundle, NODE_TARGET } from "../scripts/bundle";
@@ -11,7 +18,25 @@ import { bundle, NODE_TARGET } from "../scripts/bundle";
 const root = resolve(__dirname, "..");
 export const FIXTURE_PLUGIN = join(root, "test", "interop", "bin", "scripted-plugin");
 
-export default async function setup(): Promise<void> {
+function armLoopbackGuard(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), "loopback-guard-"));
+  const log = join(dir, "refusals.jsonl");
+  writeFileSync(log, "");
+  process.env.LOOPBACK_GUARD_LOG = log;
+  createRequire(__filename)("./loopback-guard.cjs");
+  return () => {
+    const refusals = readFileSync(log, "utf8").trim();
+    rmSync(dir, { recursive: true, force: true });
+    if (refusals !== "") {
+      throw new Error(
+        `the loopback guard refused traffic outside 127.0.0.0/8 during the run (test/loopback-guard.cjs):\n${refusals}`,
+      );
+    }
+  };
+}
+
+export default async function setup(): Promise<() => void> {
+  const checkLoopback = armLoopbackGuard();
   await bundle();
   mkdirSync(join(root, "test", "interop", "bin"), { recursive: true });
   await build({
@@ -26,4 +51,5 @@ export default async function setup(): Promise<void> {
     logLevel: "warning",
   });
   chmodSync(FIXTURE_PLUGIN, 0o755);
+  return checkLoopback;
 }

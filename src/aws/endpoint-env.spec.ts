@@ -22,7 +22,13 @@ function runChild(script: string, env: Record<string, string>): Promise<string> 
       ["--import", "tsx", script],
       {
         cwd: resolve(__dirname, "..", ".."),
-        env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", ...env },
+        // NODE_OPTIONS carries the loopback guard (test/loopback-guard.cjs) into the child.
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: "/nonexistent",
+          NODE_OPTIONS: process.env.NODE_OPTIONS ?? "",
+          ...env,
+        },
         timeout: 60_000,
       },
       (err, stdout, stderr) => (err ? fail(new Error(`${err.message}\n${stderr}`)) : done(stdout.trim())),
