@@ -1,10 +1,9 @@
 /**
  * Entry point of dist/spire-aws-iid.
  *
- * - Started by SPIRE (magic cookie NodeAttestor=NodeAttestor in the environment): argv[2] is
- *   the side from plugin_args: "server" or "agent" (aws_iid), "server-iam" or "agent-iam"
- *   (aws_iam, docs/aws-iam.md). SPIRE uses the same cookie for both sides and both methods,
- *   so the side cannot come from anywhere else.
+ * - Started by SPIRE (magic cookie NodeAttestor=NodeAttestor in the environment): a plugin
+ *   process; side and method from plugin_args if given, else from Init and the file name
+ *   (src/plugin-selection.ts).
  * - Started by a person: argv[2] is an operator command (verify, check-config, demo), or
  *   version / --version, help / --help.
  *
@@ -17,6 +16,8 @@ import { describeError } from "./common/errors";
 import { appProtocolAccepted, hasMagicCookie, missingCookieMessage } from "./goplugin/handshake";
 import { HclogLogger } from "./goplugin/hclog";
 import { guardStdout } from "./goplugin/stdout-guard";
+import { isPluginArg, type Method, type PluginSelection, selectPlugin } from "./plugin-selection";
+import type { PluginFactories } from "./spire/plugin-sides";
 import { serve } from "./spire/serve";
 
 /** An operator command module: `export async function run(args): Promise<exitCode>`. */
@@ -80,18 +81,23 @@ function printed(text: string): number {
 }
 const ALIASES: Record<string, string> = { "--version": "version", "--help": "help", "-h": "help" };
 
-const SIDES = ["server", "agent", "server-iam", "agent-iam"] as const;
-type Side = (typeof SIDES)[number];
-
-function isSide(s: string | undefined): s is Side {
-  return (SIDES as readonly (string | undefined)[]).includes(s);
-}
+const METHODS: Record<Method, PluginFactories> = {
+  aws_iid: {
+    server: async () => (await import("./server/plugin")).createServerPlugin,
+    agent: async () => (await import("./agent/plugin")).createAgentPlugin,
+  },
+  aws_iam: {
+    server: async () => (await import("./iam/server-plugin")).createIamServerPlugin,
+    agent: async () => (await import("./iam/agent-plugin")).createIamAgentPlugin,
+  },
+};
 
 function usage(program: string): string {
   return [
-    `usage: ${program} server|agent|server-iam|agent-iam`,
-    "         started by SPIRE as an external NodeAttestor plugin (plugin_args): server/agent for",
-    '         NodeAttestor "aws_iid", server-iam/agent-iam for NodeAttestor "aws_iam"',
+    `usage: ${program} [server|agent|server-iam|agent-iam]`,
+    "         started by SPIRE as an external NodeAttestor plugin; plugin_args are optional: the",
+    "         side is chosen at Init, the method from the file name (aws_iam if it contains",
+    '         "aws_iam" or "aws-iam", else aws_iid)',
     `       ${program} <command> [args]`,
     ...Object.entries(COMMANDS).map(([name, c]) => `         ${name.padEnd(14)} ${c.summary}`),
     `       ${program} <command> --help   usage of one command`,
@@ -99,7 +105,7 @@ function usage(program: string): string {
   ].join("\n");
 }
 
-async function runPlugin(side: Side, logger: HclogLogger): Promise<void> {
+async function runPlugin({ side, method }: PluginSelection, logger: HclogLogger): Promise<void> {
   process.on("uncaughtException", (err) => {
     // SPIRE never restarts a dead plugin (every later call fails until SPIRE restarts), so a
     // stray exception is logged and survived rather than turned into a crash.
@@ -109,45 +115,19 @@ async function runPlugin(side: Side, logger: HclogLogger): Promise<void> {
     logger.error("Unhandled promise rejection", { error: describeError(reason) });
   });
   try {
-    switch (side) {
-      case "server":
-        await serve({
-          side: "server",
-          logger,
-          loadFactory: async () => (await import("./server/plugin")).createServerPlugin,
-        });
-        break;
-      case "agent":
-        await serve({
-          side: "agent",
-          logger,
-          loadFactory: async () => (await import("./agent/plugin")).createAgentPlugin,
-        });
-        break;
-      case "server-iam":
-        await serve({
-          side: "server",
-          logger,
-          loadFactory: async () => (await import("./iam/server-plugin")).createIamServerPlugin,
-        });
-        break;
-      case "agent-iam":
-        await serve({
-          side: "agent",
-          logger,
-          loadFactory: async () => (await import("./iam/agent-plugin")).createIamAgentPlugin,
-        });
-        break;
-    }
+    await serve({ side, factories: METHODS[method], logger });
   } catch (err) {
     // Before the handshake: SPIRE reports "plugin exited before we could connect"; the reason
     // is only here. As an hclog record go-plugin re-logs it at ERROR (raw text would be DEBUG).
-    logger.error(`cannot start the ${side} plugin: ${describeError(err)}`);
+    logger.error(`cannot start the ${method} plugin: ${describeError(err)}`, {
+      side: side ?? "chosen at Init",
+    });
     process.exit(1);
   }
   guardStdout(logger);
   logger.debug("Plugin started", {
-    side,
+    method,
+    side: side ?? "chosen at Init",
     version: VERSION,
     commit: COMMIT,
     pid: process.pid,
@@ -163,10 +143,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     // Started by a go-plugin host: complaints go out as hclog records so SPIRE shows them at
     // ERROR next to its own "plugin exited before we could connect".
     const logger = new HclogLogger();
-    if (!isSide(arg)) {
-      logger.error(
-        `unknown plugin side ${JSON.stringify(arg ?? "")}: set plugin_args = ["server"] in server.conf or plugin_args = ["agent"] in agent.conf (aws_iam: ["server-iam"] / ["agent-iam"])`,
-      );
+    const selection = selectPlugin(arg, program);
+    if (typeof selection === "string") {
+      logger.error(selection);
       process.exit(2);
     }
     if (!appProtocolAccepted(env)) {
@@ -175,7 +154,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       );
       process.exit(1);
     }
-    await runPlugin(arg, logger);
+    await runPlugin(selection, logger);
     return;
   }
 
@@ -185,7 +164,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.exitCode = await command.run(argv.slice(3));
     return;
   }
-  if (arg === undefined || isSide(arg)) {
+  if (arg === undefined || isPluginArg(arg)) {
     // Like a Go plugin run by hand, with a pointer to the operator commands.
     process.stderr.write(missingCookieMessage(program));
     process.exit(1);

@@ -13,34 +13,33 @@ import type {
   NodeAttestorServer,
   PayloadOrChallengeResponse,
 } from "../gen/spire/plugin/agent/nodeattestor/v1/nodeattestor";
-import type { AgentAttestorPlugin } from "./contracts";
-import type { PluginRuntime } from "./plugin-runtime";
+import type { PluginSides } from "./plugin-sides";
 import { openStreamCall } from "./stream-call";
 
 type AidCall = grpc.ServerDuplexStream<Challenge, PayloadOrChallengeResponse>;
 
 export function agentAttestorService(
-  runtime: PluginRuntime<AgentAttestorPlugin>,
+  sides: PluginSides,
   logger: Logger,
   shutdownSignal: AbortSignal,
 ): NodeAttestorServer {
   return {
     aidAttestation(call: AidCall): void {
-      void handleAidAttestation(call, runtime, logger, shutdownSignal);
+      void handleAidAttestation(call, sides, logger, shutdownSignal);
     },
   };
 }
 
 async function handleAidAttestation(
   call: AidCall,
-  runtime: PluginRuntime<AgentAttestorPlugin>,
+  sides: PluginSides,
   logger: Logger,
   shutdownSignal: AbortSignal,
 ): Promise<void> {
   const stream = openStreamCall(call, "AidAttestation", logger, shutdownSignal);
   const { signal, reader } = stream;
   try {
-    const plugin = await runtime.configuredPlugin();
+    const plugin = await sides.agentRuntime().configuredPlugin();
     const payload = await plugin.payload(signal);
     throwIfAborted(signal);
     // SPIRE would say "plugin response missing attestation payload".

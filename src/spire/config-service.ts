@@ -18,26 +18,33 @@ import {
 import type { ConfigurablePlugin, CoreConfig } from "./contracts";
 import { toServiceError } from "./grpc-status";
 import type { PluginRuntime } from "./plugin-runtime";
+import type { PluginSides } from "./plugin-sides";
 
 function coreConfig(core: CoreConfiguration | undefined): CoreConfig {
   return { trustDomain: core?.trustDomain ?? "" };
 }
 
-export function configService<P extends ConfigurablePlugin>(
-  runtime: PluginRuntime<P>,
-  logger: Logger,
-): ConfigServer {
+/** The runtime of the side served and its implementation; rejects before Init chose a side. */
+async function configurable(
+  sides: PluginSides,
+): Promise<{ runtime: PluginRuntime<ConfigurablePlugin>; plugin: ConfigurablePlugin }> {
+  const runtime = sides.configurable();
+  return { runtime, plugin: await runtime.plugin() };
+}
+
+export function configService(sides: PluginSides, logger: Logger): ConfigServer {
   return {
     configure(
       call: grpc.ServerUnaryCall<ConfigureRequest, ConfigureResponse>,
       callback: grpc.sendUnaryData<ConfigureResponse>,
     ): void {
       const { coreConfiguration, hclConfiguration } = call.request;
-      runtime
-        .plugin()
-        .then((plugin) => plugin.configure(coreConfig(coreConfiguration), hclConfiguration))
+      configurable(sides)
+        .then(({ runtime, plugin }) =>
+          plugin.configure(coreConfig(coreConfiguration), hclConfiguration).then(() => runtime),
+        )
         .then(
-          () => {
+          (runtime) => {
             runtime.markConfigured();
             callback(null, ConfigureResponse.create());
           },
@@ -49,9 +56,8 @@ export function configService<P extends ConfigurablePlugin>(
       callback: grpc.sendUnaryData<ValidateResponse>,
     ): void {
       const { coreConfiguration, hclConfiguration } = call.request;
-      runtime
-        .plugin()
-        .then((plugin) => plugin.validate(coreConfig(coreConfiguration), hclConfiguration))
+      configurable(sides)
+        .then(({ plugin }) => plugin.validate(coreConfig(coreConfiguration), hclConfiguration))
         .then(
           (result) =>
             callback(null, ValidateResponse.create({ valid: result.valid, notes: [...result.notes] })),

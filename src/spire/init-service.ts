@@ -2,7 +2,7 @@
  * spire.service.private.init.v1.Init: SPIRE calls Init once after dispense (after it has
  * announced host services on broker id 1) and binds the plugin by the names we return; any
  * name it does not expect is logged as "Unsupported plugin service found", so we list exactly
- * what this side serves. Deinit is the "about to unload" notice (10 s deadline): the SDK calls
+ * what this side serves (src/spire/plugin-sides.ts chooses the side). Deinit is the "about to unload" notice (10 s deadline): the SDK calls
  * Close on the implementation, and so do we.
  */
 import type * as grpc from "@grpc/grpc-js";
@@ -14,33 +14,29 @@ import {
   InitResponse,
   type InitServer,
 } from "../gen/spire/service/private/init/v1/init";
-import type { ConfigurablePlugin } from "./contracts";
 import { toServiceError } from "./grpc-status";
-import type { PluginRuntime } from "./plugin-runtime";
-import { AGENT_NODE_ATTESTOR, CONFIG_SERVICE, SERVER_NODE_ATTESTOR } from "./service-names";
+import type { PluginSides } from "./plugin-sides";
+import { AGENT_NODE_ATTESTOR, CONFIG_SERVICE, type PluginSide, SERVER_NODE_ATTESTOR } from "./service-names";
 
-export function servedServiceNames(side: "server" | "agent"): string[] {
+export function servedServiceNames(side: PluginSide): string[] {
   return [side === "server" ? SERVER_NODE_ATTESTOR : AGENT_NODE_ATTESTOR, CONFIG_SERVICE];
 }
 
-export function initService<P extends ConfigurablePlugin>(
-  runtime: PluginRuntime<P>,
-  logger: Logger,
-): InitServer {
+export function initService(sides: PluginSides, logger: Logger): InitServer {
   return {
     init(
       call: grpc.ServerUnaryCall<InitRequest, InitResponse>,
       callback: grpc.sendUnaryData<InitResponse>,
     ): void {
       logger.debug("Init", { host_services: call.request.hostServiceNames.join(",") });
-      runtime.init(call.request.hostServiceNames);
-      callback(null, InitResponse.create({ pluginServiceNames: servedServiceNames(runtime.side) }));
+      const side = sides.init(call.request.hostServiceNames);
+      callback(null, InitResponse.create({ pluginServiceNames: servedServiceNames(side) }));
     },
     deinit(
       _call: grpc.ServerUnaryCall<DeinitRequest, DeinitResponse>,
       callback: grpc.sendUnaryData<DeinitResponse>,
     ): void {
-      runtime.close().then(
+      sides.close().then(
         () => callback(null, DeinitResponse.create()),
         (err: unknown) => callback(toServiceError(err, logger, "Deinit")),
       );

@@ -1,7 +1,7 @@
 /**
  * serve(): one SPIRE NodeAttestor plugin process. Starts the go-plugin server (handshake,
- * broker, controller, stdio, health), registers Init, Config and the side's NodeAttestor,
- * and only then imports the implementation module, so heavy dependencies load after the
+ * broker, controller, stdio, health), registers Init, Config and the NodeAttestors, and
+ * only then imports the implementation module, so heavy dependencies load after the
  * handshake line is out.
  */
 import type * as grpc from "@grpc/grpc-js";
@@ -13,23 +13,22 @@ import { HclogLogger, parseLogLevel } from "../goplugin/hclog";
 import { type GoPluginServer, startGoPluginServer } from "../goplugin/server";
 import { agentAttestorService } from "./agent-attestor-service";
 import { configService } from "./config-service";
-import type { AgentPluginFactory, ServerPluginFactory } from "./contracts";
 import { HostServiceConnection } from "./host-services";
 import { initService } from "./init-service";
-import { PluginRuntime } from "./plugin-runtime";
+import { type PluginFactories, PluginSides } from "./plugin-sides";
 import { serverAttestorService } from "./server-attestor-service";
+import type { PluginSide } from "./service-names";
 
-interface CommonServeOptions {
+export interface ServeOptions {
+  /** From plugin_args; undefined: chosen at Init from the host services (plugin-sides.ts). */
+  side: PluginSide | undefined;
+  factories: PluginFactories;
   logger?: HclogLogger;
   env?: NodeJS.ProcessEnv;
   /** For tests; default prints on stdout / exits the process. */
   writeHandshake?: (line: string) => void;
   exit?: (code: number) => void;
 }
-
-export type ServeOptions =
-  | (CommonServeOptions & { side: "server"; loadFactory: () => Promise<ServerPluginFactory> })
-  | (CommonServeOptions & { side: "agent"; loadFactory: () => Promise<AgentPluginFactory> });
 
 export interface ServedPlugin {
   goplugin: GoPluginServer;
@@ -47,8 +46,7 @@ export async function serve(options: ServeOptions): Promise<ServedPlugin> {
     logger.setLevel(parsed);
   };
 
-  let closeRuntime: (() => Promise<void>) | undefined;
-  let preload: (() => void) | undefined;
+  let sides: PluginSides | undefined;
   let conn: HostServiceConnection | undefined;
   const goplugin = await startGoPluginServer({
     logger,
@@ -57,35 +55,25 @@ export async function serve(options: ServeOptions): Promise<ServedPlugin> {
     exit: options.exit,
     register(server: grpc.Server, rt): void {
       conn = new HostServiceConnection(rt.broker);
-      if (options.side === "server") {
-        const runtime = new PluginRuntime("server", options.loadFactory, logger, setLogLevel, conn);
-        closeRuntime = () => runtime.close();
-        server.addService(InitService, initService(runtime, logger));
-        server.addService(ConfigService, configService(runtime, logger));
-        server.addService(
-          ServerNodeAttestorService,
-          serverAttestorService(runtime, logger, rt.shutdownSignal),
-        );
-        preload = () => runtime.preload();
-      } else {
-        const runtime = new PluginRuntime("agent", options.loadFactory, logger, setLogLevel, conn);
-        closeRuntime = () => runtime.close();
-        server.addService(InitService, initService(runtime, logger));
-        server.addService(ConfigService, configService(runtime, logger));
-        server.addService(AgentNodeAttestorService, agentAttestorService(runtime, logger, rt.shutdownSignal));
-        preload = () => runtime.preload();
-      }
+      sides = new PluginSides(options.side, options.factories, logger, setLogLevel, conn);
+      server.addService(InitService, initService(sides, logger));
+      server.addService(ConfigService, configService(sides, logger));
+      // Both NodeAttestors are registered; the one of the other side answers Unimplemented,
+      // and Init names only the side served.
+      server.addService(ServerNodeAttestorService, serverAttestorService(sides, logger, rt.shutdownSignal));
+      server.addService(AgentNodeAttestorService, agentAttestorService(sides, logger, rt.shutdownSignal));
     },
     async beforeExit(): Promise<void> {
       // SPIRE sends Deinit before Shutdown; on SIGTERM nobody did, so close here (once).
       try {
-        await closeRuntime?.();
+        await sides?.close();
       } finally {
         conn?.close();
       }
     },
   });
   // Only now, with the handshake line written, import the implementation (AWS SDK and all).
-  if (preload !== undefined) setImmediate(preload);
+  // Without plugin_args the side, and so the module to import, is known only at Init.
+  setImmediate(() => sides?.preload());
   return { goplugin, logger };
 }

@@ -15,8 +15,8 @@ import type {
   NodeAttestorServer,
 } from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
 import { AttestLimiter } from "./attest-limiter";
-import type { AttestMetadata, AttestRequestContext, ServerAttestorPlugin } from "./contracts";
-import type { PluginRuntime } from "./plugin-runtime";
+import type { AttestMetadata, AttestRequestContext } from "./contracts";
+import type { PluginSides } from "./plugin-sides";
 import { openStreamCall } from "./stream-call";
 
 function firstValue(metadata: grpc.Metadata, key: string): string | undefined {
@@ -36,21 +36,21 @@ export function attestMetadata(metadata: grpc.Metadata): AttestMetadata {
 type AttestCall = grpc.ServerDuplexStream<AttestRequest, AttestResponse>;
 
 export function serverAttestorService(
-  runtime: PluginRuntime<ServerAttestorPlugin>,
+  sides: PluginSides,
   logger: Logger,
   shutdownSignal: AbortSignal,
   limiter: AttestLimiter = new AttestLimiter(),
 ): NodeAttestorServer {
   return {
     attest(call: AttestCall): void {
-      void handleAttest(call, runtime, logger, shutdownSignal, limiter);
+      void handleAttest(call, sides, logger, shutdownSignal, limiter);
     },
   };
 }
 
 async function handleAttest(
   call: AttestCall,
-  runtime: PluginRuntime<ServerAttestorPlugin>,
+  sides: PluginSides,
   logger: Logger,
   shutdownSignal: AbortSignal,
   limiter: AttestLimiter,
@@ -59,7 +59,7 @@ async function handleAttest(
   const stream = openStreamCall(call, "Attest", logger, shutdownSignal);
   const { signal, reader } = stream;
   try {
-    const plugin = await runtime.configuredPlugin();
+    const plugin = await sides.serverRuntime().configuredPlugin();
     const first = await reader.next();
     if (first === undefined) {
       throwIfAborted(signal);

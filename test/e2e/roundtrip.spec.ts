@@ -6,21 +6,24 @@
  * - aws_iid under the Go interop host (hashicorp go-plugin, `roundtrip` mode): the agent reads
  *   the fake IMDS, the server checks the document against the fake AWS. The Go host passes
  *   its own environment to both plugins, so the fakes' settings go there.
- * - aws_iam under SpireHost (the Go host's roundtrip appends "agent"/"server" to plugin_args,
- *   and aws_iam's sides are "agent-iam"/"server-iam"): the agent signs GetCallerIdentity with
+ * - aws_iam under SpireHost with plugin_args "agent-iam"/"server-iam", and under the Go host
+ *   without plugin_args (the file named spire-aws-iam): the agent signs GetCallerIdentity with
  *   credentials from its environment, the server forwards it to the STS fake, which verifies
  *   SigV4 and the signed challenge header for real.
+ * - aws_iid with and without plugin_args (the side chosen at Init).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeImds, startFakeImds } from "../../src/testkit/fake-imds";
 import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testkit/scenario";
 import { loadPlugin, type SpireHost } from "../../src/testkit/spire-host";
-import { type PrivateBundle, pluginEnv, privateBundle, ROOT } from "./bundle";
+import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
+import { buildGoHost } from "../interop/go-host";
+import { type PrivateBundle, pluginEnv, privateBundle } from "./bundle";
 
 const TD = "example.org";
 
@@ -75,82 +78,79 @@ describe("aws_iid: agent -> server round trip under the Go go-plugin host", () =
   let imds: FakeImds;
 
   beforeAll(async () => {
-    // A private build: the interop spec builds test/interop/bin/spire-host-go concurrently.
-    goHost = join(work, "spire-host-go");
-    const build = spawnSync("go", ["build", "-o", goHost, "./test/interop/host"], {
-      cwd: ROOT,
-      env: { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" },
-      encoding: "utf8",
-    });
-    if (build.status !== 0) {
-      throw new Error(
-        `building the Go host failed (needs golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev):\n${build.stderr}${build.error ?? ""}`,
-      );
-    }
+    goHost = buildGoHost();
     scenario = await startScenario();
-  });
+  }, GO_BUILD_TIMEOUT_MS);
 
   afterAll(async () => {
     await imds?.close();
     await scenario?.close();
   });
 
-  it("the agent's payload is byte-compatible with SPIRE's agent and the server accepts it", async () => {
-    const node = scenario.addNode({ tags: { role: "db" } });
-    imds = await startFakeImds({ identity: node.identity });
-    const agentConfig = join(work, "agent.hcl");
-    const serverConfig = join(work, "server.hcl");
-    writeFileSync(agentConfig, `ec2_metadata_endpoint = "${imds.url}"\n`);
-    writeFileSync(serverConfig, scenario.pluginData());
+  it.each([
+    ["with plugin_args", []],
+    ["without plugin_args (sides chosen at Init)", ["-no-args"]],
+  ])(
+    "%s: the agent's payload is byte-compatible with SPIRE's agent and the server accepts it",
+    async (_, flags) => {
+      const node = scenario.addNode({ tags: { role: "db" } });
+      await imds?.close();
+      imds = await startFakeImds({ identity: node.identity });
+      const agentConfig = join(work, "agent.hcl");
+      const serverConfig = join(work, "server.hcl");
+      writeFileSync(agentConfig, `ec2_metadata_endpoint = "${imds.url}"\n`);
+      writeFileSync(serverConfig, scenario.pluginData());
 
-    const run = await runGoHost(
-      goHost,
-      [
-        "roundtrip",
-        "-trust-domain",
-        TD,
-        "-agent-config-file",
-        agentConfig,
-        "-server-config-file",
-        serverConfig,
-        "--",
-        bundle.path,
-      ],
-      pluginEnv(scenario.env()),
-    );
-    const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
-    expect(of("error"), run.stderr).toEqual([]);
+      const run = await runGoHost(
+        goHost,
+        [
+          "roundtrip",
+          ...flags,
+          "-trust-domain",
+          TD,
+          "-agent-config-file",
+          agentConfig,
+          "-server-config-file",
+          serverConfig,
+          "--",
+          bundle.path,
+        ],
+        pluginEnv(scenario.env()),
+      );
+      const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
+      expect(of("error"), run.stderr).toEqual([]);
 
-    // Byte for byte what SPIRE's Go agent sends: encoding/json of its struct, in field order.
-    // Spelled out here with JSON.stringify (the document has no HTML-escaped characters).
-    const spirePayload = JSON.stringify({
-      document: node.identity.document,
-      signature: node.identity.signature,
-      rsa2048: node.identity.rsa2048,
-    });
-    const payload = of("payload")[0];
-    expect(payload?.code).toBe("OK");
-    expect(Buffer.from(String(payload?.payload), "base64").toString("utf8")).toBe(spirePayload);
-    expect(Buffer.from(String(payload?.payload), "base64").equals(Buffer.from(node.payload))).toBe(true);
-    expect(imds.count("token")).toBe(1);
+      // Byte for byte what SPIRE's Go agent sends: encoding/json of its struct, in field order.
+      // Spelled out here with JSON.stringify (the document has no HTML-escaped characters).
+      const spirePayload = JSON.stringify({
+        document: node.identity.document,
+        signature: node.identity.signature,
+        rsa2048: node.identity.rsa2048,
+      });
+      const payload = of("payload")[0];
+      expect(payload?.code).toBe("OK");
+      expect(Buffer.from(String(payload?.payload), "base64").toString("utf8")).toBe(spirePayload);
+      expect(Buffer.from(String(payload?.payload), "base64").equals(Buffer.from(node.payload))).toBe(true);
+      expect(imds.count("token")).toBe(1);
 
-    const i = node.instance;
-    expect(of("challenge")).toEqual([]);
-    expect(of("attest")[0]).toMatchObject({
-      code: "OK",
-      spiffe_id: `spiffe://${TD}/spire/agent/aws_iid/${SCENARIO_ACCOUNT}/${i.region}/${i.instanceId}`,
-      can_reattest: false,
-    });
-    expect(of("attest")[0]?.selector_values).toEqual(
-      expect.arrayContaining([
-        `instance:id:${i.instanceId}`,
-        "tag:role:db",
-        `account_id:${SCENARIO_ACCOUNT}`,
-      ]),
-    );
-    expect(of("unloaded").map((e) => e.graceful)).toEqual([true, true]);
-    expect(run.status).toBe(0);
-  });
+      const i = node.instance;
+      expect(of("challenge")).toEqual([]);
+      expect(of("attest")[0]).toMatchObject({
+        code: "OK",
+        spiffe_id: `spiffe://${TD}/spire/agent/aws_iid/${SCENARIO_ACCOUNT}/${i.region}/${i.instanceId}`,
+        can_reattest: false,
+      });
+      expect(of("attest")[0]?.selector_values).toEqual(
+        expect.arrayContaining([
+          `instance:id:${i.instanceId}`,
+          "tag:role:db",
+          `account_id:${SCENARIO_ACCOUNT}`,
+        ]),
+      );
+      expect(of("unloaded").map((e) => e.graceful)).toEqual([true, true]);
+      expect(run.status).toBe(0);
+    },
+  );
 });
 
 describe("aws_iam: agent-iam -> server-iam round trip, SigV4 verified by the STS fake", () => {
@@ -247,6 +247,58 @@ describe("aws_iam: agent-iam -> server-iam round trip, SigV4 verified by the STS
     const replay = await server.attest(session.payload, { respond: () => replayed! });
     expect(replay).toMatchObject({ ok: false, code: 7 });
     if (!replay.ok) expect(replay.details).toMatch(/challenge/);
+  });
+
+  it("without plugin_args under the Go host: a copy named spire-aws-iam, sides chosen at Init", async () => {
+    const goHost = buildGoHost();
+    const iam = join(work, "spire-aws-iam");
+    copyFileSync(bundle.path, iam);
+    chmodSync(iam, 0o755);
+    const agentConfig = join(work, "iam-agent.hcl");
+    const serverConfig = join(work, "iam-server.hcl");
+    writeFileSync(agentConfig, 'region = "us-east-1"\nserver_id_header_value = "spire.example.org"\n');
+    writeFileSync(
+      serverConfig,
+      `allowed_account_ids = ["${SCENARIO_ACCOUNT}"]\nserver_id_header_value = "spire.example.org"\n`,
+    );
+    const session = "by-name";
+    const creds = scenario.aws.sts.issueRoleCredentials(ROLE_ARN, session);
+    // One environment for both plugins (the Go host's): the agent signs with the credentials,
+    // the server sends the signed request to the STS fake.
+    const run = await runGoHost(
+      goHost,
+      [
+        "roundtrip",
+        "-no-args",
+        "-trust-domain",
+        TD,
+        "-agent-config-file",
+        agentConfig,
+        "-server-config-file",
+        serverConfig,
+        "--",
+        iam,
+      ],
+      {
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        AWS_SESSION_TOKEN: creds.sessionToken,
+        AWS_EC2_METADATA_DISABLED: "true",
+        AWS_ENDPOINT_URL: undefined,
+        AWS_ENDPOINT_URL_STS: scenario.aws.url,
+      },
+    );
+    const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
+    expect(of("error"), run.stderr).toEqual([]);
+    expect(of("init").map((e) => e.unsupported)).toEqual([[], []]);
+    expect(of("challenge")).toHaveLength(1);
+    expect(of("attest")[0]).toMatchObject({
+      code: "OK",
+      spiffe_id: `spiffe://${TD}/spire/agent/aws_iam/${SCENARIO_ACCOUNT}/spire-node/${session}`,
+      can_reattest: true,
+    });
+    expect(of("unloaded").map((e) => e.graceful)).toEqual([true, true]);
+    expect(run.status).toBe(0);
   });
 
   it("refuses a request STS cannot verify (agent signing with a wrong secret)", async () => {

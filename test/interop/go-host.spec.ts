@@ -1,23 +1,27 @@
 /**
- * Interop with a real go-plugin host: test/interop/host (hashicorp go-plugin 1.0.1 from
- * Debian, plus the GRPCStdio stream go-plugin 1.8.0 opens, host services on broker id 1 like
- * SPIRE) launching dist/spire-aws-iid with SPIRE's handshake config.
+ * Interop with a real go-plugin host: test/interop/host (hashicorp go-plugin v1.8.0 from the
+ * Go module proxy, host services on broker id 1 like SPIRE's catalog) launching
+ * dist/spire-aws-iid with SPIRE's handshake config, with and without plugin_args.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
+import { buildGoHost, GO_HOST } from "./go-host";
 
 const root = resolve(__dirname, "../..");
 const BIN_DIR = join(root, "test", "interop", "bin");
-const HOST = join(BIN_DIR, "spire-host-go");
+const HOST = GO_HOST;
 // A private copy: a concurrent `npm run build` in the same tree must not swap the file under
 // a running test (go-plugin hashes it on every launch).
 const BUNDLE = join(mkdtempSync(join(tmpdir(), "bundle-")), "spire-aws-iid");
 copyFileSync(join(root, "dist", "spire-aws-iid"), BUNDLE);
 chmodSync(BUNDLE, 0o755);
 const FIXTURE = join(BIN_DIR, "scripted-plugin");
+const AGENT_STORE = "spire.hostservice.server.agentstore.v1.AgentStore";
+const METRICS = "spire.hostservice.common.metrics.v1.Metrics";
 const PLUGIN_MODULE = "host.spire-aws-iid";
 
 interface HostEvent {
@@ -41,24 +45,17 @@ function runHost(args: string[], env: Record<string, string> = {}): HostRun {
 }
 
 const of = (run: HostRun, name: string): HostEvent[] => run.events.filter((e) => e.event === name);
+// go-plugin names the plugin's log records host.<file name>; host.stdio is go-plugin's own.
 const pluginLogs = (run: HostRun): HostEvent[] =>
-  run.events.filter((e) => e.event === "log" && String(e.module).startsWith("host.") && e.module !== "host");
+  run.events.filter(
+    (e) => e.event === "log" && String(e.module).startsWith("host.") && e.module !== "host.stdio",
+  );
 
 beforeAll(() => {
-  mkdirSync(BIN_DIR, { recursive: true });
-  const build = spawnSync("go", ["build", "-o", HOST, "./test/interop/host"], {
-    cwd: root,
-    env: { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" },
-    encoding: "utf8",
-  });
-  if (build.status !== 0) {
-    throw new Error(
-      `building the Go host failed (needs golang-go, golang-github-hashicorp-go-plugin-dev, golang-google-grpc-dev):\n${build.stderr}${build.error ?? ""}`,
-    );
-  }
-});
+  buildGoHost();
+}, GO_BUILD_TIMEOUT_MS);
 
-describe("go-plugin host (Debian 1.0.1 + 1.8.0 stdio)", () => {
+describe("go-plugin v1.8.0 host", () => {
   it("loads, configures and unloads gracefully 50 times in a row, with the checksum verified", () => {
     const run = runHost(["load", "-n", "50", "-checksum", "auto", "--", BUNDLE, "server"]);
     expect(run.status).toBe(0);
@@ -92,7 +89,7 @@ describe("go-plugin host (Debian 1.0.1 + 1.8.0 stdio)", () => {
 
     const bad = runHost(["load", "--", BUNDLE, "bogus"]);
     expect(bad.status).toBe(1);
-    const err = pluginLogs(bad).find((l) => String(l.message).includes("unknown plugin side"));
+    const err = pluginLogs(bad).find((l) => String(l.message).includes("unknown plugin_args"));
     expect(err?.level).toBe("error");
   });
 
@@ -154,6 +151,111 @@ describe("go-plugin host (Debian 1.0.1 + 1.8.0 stdio)", () => {
       selector_values: ["ip:-", "host:-", "turns:2"],
     });
     expect(of(roundtrip, "unloaded").map((e) => e.graceful)).toEqual([true, true]);
+  });
+});
+
+describe("plugin side and method without plugin_args", () => {
+  const SERVER_SERVICES = [
+    "spire.plugin.server.nodeattestor.v1.NodeAttestor",
+    "spire.service.common.config.v1.Config",
+  ];
+  const AGENT_SERVICES = [
+    "spire.plugin.agent.nodeattestor.v1.NodeAttestor",
+    "spire.service.common.config.v1.Config",
+  ];
+
+  it.each([
+    ["server", [], SERVER_SERVICES],
+    ["server", ["server"], SERVER_SERVICES],
+    ["agent", [], AGENT_SERVICES],
+    ["agent", ["agent"], AGENT_SERVICES],
+  ])(
+    "a SPIRE %s host, plugin_args %j: Init names only that side's services, nothing unsupported",
+    (side, args, services) => {
+      const run = runHost(["load", "-side", side, "--", BUNDLE, ...args]);
+      expect(run.status, run.stderr).toBe(0);
+      const init = of(run, "init")[0];
+      expect(init?.host_services).toContain(side === "server" ? AGENT_STORE : METRICS);
+      expect(init?.services).toEqual(services);
+      expect(init?.unsupported).toEqual([]);
+      expect(run.events.some((e) => e.message === "Unsupported plugin service found")).toBe(false);
+      expect(of(run, "configure")[0]?.code).toBe("OK");
+      expect(of(run, "unloaded")[0]?.graceful).toBe(true);
+      const started = pluginLogs(run).find((l) => l.message === "Plugin started");
+      expect(started?.fields).toMatchObject({
+        method: "aws_iid",
+        side: args.length === 0 ? "chosen at Init" : side,
+      });
+    },
+  );
+
+  it("without plugin_args each SPIRE side's own NodeAttestor is bound and answers", () => {
+    // No IMDS or AWS here: a status other than Unimplemented proves the side's attestor ran.
+    const aid = runHost(["aid", "--", BUNDLE]);
+    expect(of(aid, "init")[0]?.services).toEqual(AGENT_SERVICES);
+    expect(of(aid, "payload")[0]?.code).not.toMatch(/^(OK|Unimplemented)$/);
+    expect(of(aid, "unloaded")[0]?.graceful).toBe(true);
+
+    const attest = runHost(["attest", "-payload", "aGVsbG8=", "--", BUNDLE]);
+    expect(of(attest, "init")[0]?.services).toEqual(SERVER_SERVICES);
+    expect(of(attest, "attest")[0]?.code).toMatch(/^(InvalidArgument|PermissionDenied)$/);
+    expect(of(attest, "unloaded")[0]?.graceful).toBe(true);
+  });
+
+  it("scripted fixture without arguments: agent -> server round trip, each side chosen at Init", () => {
+    const run = runHost(["roundtrip", "-no-args", "--", FIXTURE]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(of(run, "init").map((e) => e.services)).toEqual([AGENT_SERVICES, SERVER_SERVICES]);
+    expect(of(run, "attest")[0]).toMatchObject({
+      code: "OK",
+      selector_values: ["ip:-", "host:-", "turns:2"],
+    });
+    expect(of(run, "unloaded").map((e) => e.graceful)).toEqual([true, true]);
+  });
+
+  it("aws_iam by file name: a copy named spire-aws-iam runs aws_iam on both sides", () => {
+    const dir = mkdtempSync(join(tmpdir(), "iam-name-"));
+    const iam = join(dir, "spire-aws-iam");
+    copyFileSync(BUNDLE, iam);
+    chmodSync(iam, 0o755);
+    try {
+      for (const side of ["server", "agent"]) {
+        // aws_iam's own required keys: Configure succeeds only if aws_iam was selected.
+        const config =
+          side === "server"
+            ? 'allowed_account_ids = ["123456789012"]\nserver_id_header_value = "spire.example.org"'
+            : 'region = "us-east-1"\nserver_id_header_value = "spire.example.org"';
+        const run = runHost(["load", "-side", side, "-config", config, "--", iam]);
+        expect(run.status, run.stderr).toBe(0);
+        expect(pluginLogs(run).find((l) => l.message === "Plugin started")?.fields).toMatchObject({
+          method: "aws_iam",
+        });
+        expect(of(run, "configure")[0]?.code).toBe("OK");
+      }
+      // An aws_iam-only key under the aws_iid name is refused: the name, not the config, decides.
+      const iid = runHost([
+        "load",
+        "-side",
+        "server",
+        "-config",
+        'server_id_header_value = "x"',
+        "--",
+        BUNDLE,
+      ]);
+      expect(of(iid, "configure")[0]).toMatchObject({ code: "InvalidArgument" });
+      expect(String(of(iid, "configure")[0]?.message)).toContain('unknown key "server_id_header_value"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("plugin_args that contradict the host: loads as told, with a warning that names the host's side", () => {
+    const run = runHost(["load", "-side", "server", "--", BUNDLE, "agent"]);
+    const warn = pluginLogs(run).find((l) => String(l.message).includes("plugin_args say"));
+    expect(warn?.level).toBe("warn");
+    expect(String(warn?.message)).toContain("SPIRE server");
+    // SPIRE's server binds nothing from an agent-side plugin: "no supported plugin interface".
+    expect(of(run, "error")[0]?.message).toMatch(/no supported plugin interface/);
   });
 });
 

@@ -2,12 +2,12 @@
  * Process faults with the real bundle: the host dying under an in-flight attestation (the
  * plugin must exit, not linger), SIGTERM during in-flight attestations, a broker that never
  * announces host services, and Configure racing Attest. The first three run under the Go
- * host (test/interop/host: Debian's go-plugin 1.0.1, which — unlike SPIRE — sets no
+ * host (test/interop/host on go-plugin v1.8.0, which — unlike SPIRE's pluginCmd — sets no
  * Pdeathsig, so nothing but the plugin's own watch ends it when the host dies); the race
  * needs RPC interleavings the Go host's fixed modes cannot script and runs under the
  * TypeScript SPIRE-like host.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,11 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../src/common/errors";
 import { type Scenario, type ScenarioNode, startScenario } from "../../src/testkit/scenario";
 import { SpireHost } from "../../src/testkit/spire-host";
+import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
+import { buildGoHost, GO_HOST } from "./go-host";
 
 const root = resolve(__dirname, "../..");
 const work = mkdtempSync(join(tmpdir(), "process-faults-"));
-// Private copies: concurrent builds must not swap files under running processes.
-const HOST = join(work, "spire-host-go");
+// A private copy: a concurrent `npm run build` must not swap the file under running processes.
 const BUNDLE = join(work, "spire-aws-iid");
 copyFileSync(join(root, "dist", "spire-aws-iid"), BUNDLE);
 chmodSync(BUNDLE, 0o755);
@@ -57,7 +58,7 @@ class GoHostRun {
 
 function startGoHost(args: string[], env: Record<string, string>): GoHostRun {
   return new GoHostRun(
-    spawn(HOST, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }),
+    spawn(GO_HOST, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }),
   );
 }
 
@@ -111,14 +112,9 @@ let scenario: Scenario;
 const killLater: number[] = [];
 
 beforeAll(async () => {
-  const build = spawnSync("go", ["build", "-o", HOST, "./test/interop/host"], {
-    cwd: root,
-    env: { ...process.env, GO111MODULE: "off", GOPATH: "/usr/share/gocode", GOFLAGS: "" },
-    encoding: "utf8",
-  });
-  if (build.status !== 0) throw new Error(`building the Go host failed:\n${build.stderr}`);
+  buildGoHost();
   scenario = await startScenario({ ec2RateLimits: [] });
-});
+}, GO_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   for (const pid of killLater) {

@@ -1,12 +1,16 @@
-// spire-host-go: a SPIRE-like go-plugin host for interop tests, built on hashicorp's
-// go-plugin client as Debian ships it (1.0.1, GOPATH mode, no protobuf codegen).
+// spire-host-go: a SPIRE-like go-plugin host for interop tests, built on hashicorp go-plugin
+// v1.8.0 (the version SPIRE 1.15 pins; 1.13.3 pins v1.7.0, whose client side is the same for
+// what this host does) from the Go module proxy: see go.mod.
 //
-// It launches a plugin with SPIRE's handshake config (MagicCookieKey = MagicCookieValue =
-// "NodeAttestor", protocol 1, gRPC only, optional SecureConfig checksum), opens
-// plugin.GRPCStdio/StreamStdio right after connecting (go-plugin 1.8.0, which SPIRE pins,
-// does; 1.0.1 does not), serves host services on broker id 1 like SPIRE (AgentStore backed by
-// -agents, Metrics recorder), and calls Init, Configure, Validate, Attest / AidAttestation,
-// Deinit, then Kill (Shutdown + 2 s grace + SIGKILL).
+// It launches a plugin the way spiffe/spire pkg/common/catalog/external.go does (MagicCookieKey
+// = MagicCookieValue = "NodeAttestor", protocol 1, gRPC only, AutoMTLS off, optional
+// SecureConfig checksum); go-plugin itself opens the GRPCStdio stream and does the broker and
+// controller. Like SPIRE's catalog it serves host services on broker id 1 during dispense
+// (AgentStore backed by -agents and a Metrics recorder on the server side, Metrics only on the
+// agent side, pkg/server/catalog vs pkg/agent/catalog), calls Init with those names and binds
+// by the names the plugin returns, logging any other as SPIRE's "Unsupported plugin service
+// found" (pkg/common/catalog/plugin.go); then Configure, Validate, Attest / AidAttestation,
+// Deinit, and go-plugin Kill (Shutdown + 2 s grace + SIGKILL).
 //
 // Messages are encoded by hand (protowire-style helpers below) and sent with a raw-bytes
 // codec, so no generated Go code is needed.
@@ -25,7 +29,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/ioutil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +50,7 @@ const (
 	agentStoreService  = "spire.hostservice.server.agentstore.v1.AgentStore"
 	metricsService     = "spire.hostservice.common.metrics.v1.Metrics"
 	identityProvider   = "spire.hostservice.server.identityprovider.v1.IdentityProvider"
+	configService      = "spire.service.common.config.v1.Config"
 )
 
 // ---------- output ----------
@@ -236,8 +240,12 @@ type hostServices struct {
 	agentStoreUninitialized bool
 }
 
-func (h *hostServices) handle(srv interface{}, stream grpc.ServerStream) error {
+// handle serves what SPIRE's catalog of that side offers: the agent's has no AgentStore.
+func (h *hostServices) handle(side string, stream grpc.ServerStream) error {
 	method, _ := grpc.MethodFromServerStream(stream)
+	if side == "agent" && strings.HasPrefix(method, "/"+agentStoreService+"/") {
+		return status.Errorf(codes.Unimplemented, "unknown service %s", agentStoreService)
+	}
 	var req []byte
 	if err := stream.RecvMsg(&req); err != nil {
 		return err
@@ -285,8 +293,8 @@ func (h *hostServices) handle(srv interface{}, stream grpc.ServerStream) error {
 type spirePlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	host           *hostServices
+	side           string
 	noHostServices bool
-	noStdio        bool
 }
 
 type dispensed struct {
@@ -298,27 +306,6 @@ func (p *spirePlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 }
 
 func (p *spirePlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (interface{}, error) {
-	if !p.noStdio {
-		// go-plugin >= 1.1 opens the stdio stream as soon as it connects; SPIRE discards data.
-		stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/plugin.GRPCStdio/StreamStdio", codec)
-		if err != nil {
-			emit("stdio", map[string]interface{}{"error": err.Error()})
-		} else {
-			empty := []byte{}
-			if err := stream.SendMsg(&empty); err == nil {
-				stream.CloseSend()
-			}
-			go func() {
-				for {
-					var data []byte
-					if err := stream.RecvMsg(&data); err != nil {
-						return
-					}
-					emit("stdio", map[string]interface{}{"bytes": len(data)})
-				}
-			}()
-		}
-	}
 	if !p.noHostServices {
 		// SPIRE's catalog: Accept(1) during dispense, before Init, serving every host service
 		// on one plaintext gRPC server.
@@ -326,7 +313,9 @@ func (p *spirePlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker,
 		if err != nil {
 			return nil, fmt.Errorf("broker accept: %v", err)
 		}
-		srv := grpc.NewServer(grpc.CustomCodec(rawCodec{}), grpc.UnknownServiceHandler(p.host.handle))
+		srv := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler(func(_ interface{}, stream grpc.ServerStream) error {
+			return p.host.handle(p.side, stream)
+		}))
 		go srv.Serve(lis)
 		go func() {
 			<-ctx.Done()
@@ -344,7 +333,6 @@ type options struct {
 	config         string
 	validate       bool
 	noHostServices bool
-	noStdio        bool
 	autoMTLS       bool
 	inflight       bool
 	agents         string
@@ -365,7 +353,7 @@ type loaded struct {
 }
 
 func sha256File(path string) ([]byte, error) {
-	b, err := ioutil.ReadFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +374,7 @@ func load(o *options, host *hostServices, cmdPath string, args []string, side st
 			MagicCookieKey:   "NodeAttestor",
 			MagicCookieValue: "NodeAttestor",
 		},
-		Plugins:          map[string]plugin.Plugin{"NodeAttestor": &spirePlugin{host: host, noHostServices: o.noHostServices, noStdio: o.noStdio}},
+		Plugins:          map[string]plugin.Plugin{"NodeAttestor": &spirePlugin{host: host, side: side, noHostServices: o.noHostServices}},
 		Cmd:              exec.Command(abs, args...),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger,
@@ -443,16 +431,25 @@ func load(o *options, host *hostServices, cmdPath string, args []string, side st
 			served = append(served, string(f.bytes))
 		}
 	}
-	emit("init", map[string]interface{}{"code": "OK", "services": served})
+	// SPIRE binds the side's NodeAttestor and Config; every other name it logs as a warning.
 	want := serverNodeAttestor
 	if side == "agent" {
 		want = agentNodeAttestor
 	}
 	found := false
+	unsupported := []string{}
 	for _, s := range served {
-		if s == want {
+		switch s {
+		case want:
 			found = true
+		case configService:
+		default:
+			unsupported = append(unsupported, s)
 		}
+	}
+	emit("init", map[string]interface{}{"code": "OK", "side": side, "host_services": hostNames, "services": served, "unsupported": unsupported})
+	for _, s := range unsupported {
+		emit("log", map[string]interface{}{"level": "warn", "message": "Unsupported plugin service found", "module": "host", "fields": map[string]interface{}{"plugin_service": s}})
 	}
 	if !found {
 		l.unload()
@@ -682,7 +679,8 @@ func usage() {
   spire-host-go attest    [flags] -- <plugin_cmd> [plugin_args...]   server side: Attest(-payload)
   spire-host-go aid       [flags] -- <plugin_cmd> [plugin_args...]   agent side: AidAttestation
   spire-host-go roundtrip [flags] -- <plugin_cmd>                    agent payload -> server Attest,
-                                                                    challenges relayed ("agent"/"server" appended)
+                                                                    challenges relayed ("agent"/"server"
+                                                                    appended unless -no-args)
 flags:
 `)
 	flag.PrintDefaults()
@@ -705,7 +703,6 @@ func main() {
 	fs.BoolVar(&o.validate, "validate", false, "call Config/Validate before Configure")
 	fs.BoolVar(&o.skipConfigure, "skip-configure", false, "do not call Configure")
 	fs.BoolVar(&o.noHostServices, "no-host-services", false, "never send broker ConnInfo id 1")
-	fs.BoolVar(&o.noStdio, "no-stdio", false, "do not open GRPCStdio (plain go-plugin 1.0.1)")
 	fs.BoolVar(&o.autoMTLS, "automtls", false, "go-plugin AutoMTLS (SPIRE keeps it off)")
 	fs.BoolVar(&o.inflight, "inflight", false, "load: open a NodeAttestor stream and unload while it is in flight")
 	fs.StringVar(&o.agents, "agents", "", "AgentStore: comma-separated attested agent IDs")
@@ -715,7 +712,8 @@ func main() {
 	payloadFile := fs.String("payload-file", "", "attest: payload read from this file")
 	fs.StringVar(&o.responses, "responses", "", "attest: base64 challenge responses, comma-separated, in order")
 	fs.StringVar(&o.challenges, "challenges", "", "aid: base64 challenges to send, comma-separated")
-	side := fs.String("side", "", "load: server|agent (default: plugin_args[0] if it is one, else server)")
+	side := fs.String("side", "", "load: the SPIRE side imitated, server|agent (default: from plugin_args[0] if it names one, else server)")
+	noArgs := fs.Bool("no-args", false, "roundtrip: start both plugins without plugin_args (the plugin picks its side at Init)")
 	fs.IntVar(&o.loads, "n", 1, "load: repeat load+unload this many times")
 	fs.Usage = usage
 	if err := fs.Parse(os.Args[2:]); err != nil {
@@ -727,7 +725,7 @@ func main() {
 		os.Exit(2)
 	}
 	readFile := func(path string) string {
-		b, err := ioutil.ReadFile(path)
+		b, err := os.ReadFile(path)
 		if err != nil {
 			emit("error", map[string]interface{}{"message": err.Error()})
 			os.Exit(2)
@@ -745,8 +743,8 @@ func main() {
 	}
 	if *side == "" {
 		*side = "server"
-		if len(cmd) > 1 && (cmd[1] == "agent" || cmd[1] == "server") {
-			*side = cmd[1]
+		if len(cmd) > 1 && strings.HasPrefix(cmd[1], "agent") {
+			*side = "agent"
 		}
 	}
 	fail := func(err error) {
@@ -830,8 +828,12 @@ func main() {
 		if *serverConfigFile != "" {
 			serverOpts.config = readFile(*serverConfigFile)
 		}
-		agentArgs := append(append([]string{}, cmd[1:]...), "agent")
-		serverArgs := append(append([]string{}, cmd[1:]...), "server")
+		agentArgs := append([]string{}, cmd[1:]...)
+		serverArgs := append([]string{}, cmd[1:]...)
+		if !*noArgs {
+			agentArgs = append(agentArgs, "agent")
+			serverArgs = append(serverArgs, "server")
+		}
 		a, err := load(&agentOpts, host, cmd[0], agentArgs, "agent")
 		if err != nil {
 			fail(err)
