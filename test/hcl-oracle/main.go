@@ -1,6 +1,6 @@
-// Command hcl-oracle is the ground truth for src/hcl: it runs hashicorp/hcl v1 (Debian's
-// golang-github-hashicorp-hcl-dev, the same v1 printer and parser SPIRE uses) on each
-// request read from stdin and prints one JSON result per request.
+// Command hcl-oracle is the ground truth for src/hcl: it runs hashicorp/hcl v1 (v1.0.0; go.mod
+// says how SPIRE's pinned v1.0.1-vault-7 differs) on each request read from stdin and prints
+// one JSON result per request.
 //
 // Request: {"mode": "generic"|"typed"|"spire", "input": "<base64>"}
 //   generic: hcl.Decode into map[string]interface{}, as Go plugins and SPIRE tooling see it.

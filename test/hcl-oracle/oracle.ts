@@ -1,16 +1,16 @@
 /**
- * Builds and runs the Go HCL v1 oracle (main.go) for the differential tests. GOPATH mode
- * against Debian's golang-github-hashicorp-hcl-dev, so no network is needed.
+ * Builds and runs the Go HCL v1 oracle (main.go) for the differential tests: a Go module on
+ * github.com/hashicorp/hcl v1.0.0 from the Go module proxy (go.mod says why not SPIRE's
+ * v1.0.1-vault-7 yet).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GoValue } from "../../src/hcl/generic";
+import { goBuild, goUnavailable } from "../go-toolchain";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ORACLE_BIN = join(here, "bin", "hcl-oracle");
-const HCL_SRC = "/usr/share/gocode/src/github.com/hashicorp/hcl";
 
 export type Tagged =
   | { s: string }
@@ -41,29 +41,11 @@ export type OracleMode = "generic" | "typed" | "spire";
 
 /** Why the oracle cannot run here, or undefined when it can. */
 export function oracleUnavailable(): string | undefined {
-  if (!existsSync(HCL_SRC))
-    return `Go HCL v1 sources not found at ${HCL_SRC} (apt install golang-github-hashicorp-hcl-dev)`;
-  const go = spawnSync("go", ["version"], { encoding: "utf8" });
-  if (go.status !== 0) return "go toolchain not found";
-  return undefined;
+  return goUnavailable();
 }
 
 export function buildOracle(): void {
-  const src = join(here, "main.go");
-  if (existsSync(ORACLE_BIN) && statSync(ORACLE_BIN).mtimeMs >= statSync(src).mtimeMs) return;
-  mkdirSync(join(here, "bin"), { recursive: true });
-  const r = spawnSync("go", ["build", "-o", ORACLE_BIN, "."], {
-    cwd: here,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GO111MODULE: "off",
-      GOPATH: "/usr/share/gocode",
-      GOCACHE: join(here, "bin", ".cache"),
-      GOFLAGS: "",
-    },
-  });
-  if (r.status !== 0) throw new Error(`building the HCL oracle failed:\n${r.stderr}`);
+  goBuild(here, ORACLE_BIN);
 }
 
 export function runOracle(requests: { mode: OracleMode; input: string | Uint8Array }[]): OracleResult[] {
