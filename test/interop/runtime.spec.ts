@@ -117,13 +117,13 @@ describe("bad input", () => {
     expect(r.stderr).toContain("This binary is a plugin. These are not meant to be executed directly.");
   });
 
-  it("unknown side: an hclog error line, exit 2", () => {
+  it("unknown plugin_args: an hclog error line, exit 2", () => {
     const r = run(["bogus"], { NodeAttestor: "NodeAttestor" });
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     const line = JSON.parse(r.stderr.trim().split("\n")[0] ?? "{}") as Record<string, string>;
     expect(line["@level"]).toBe("error");
-    expect(line["@message"]).toContain('unknown plugin side "bogus"');
+    expect(line["@message"]).toContain('unknown plugin_args "bogus"');
   });
 
   it("unwritable socket dir: an hclog error line, exit 1, no stack", () => {
@@ -138,7 +138,7 @@ describe("bad input", () => {
       expect(r.stdout).toBe("");
       const line = JSON.parse(r.stderr.trim()) as Record<string, string>;
       expect(line["@level"]).toBe("error");
-      expect(line["@message"]).toContain("cannot start the server plugin");
+      expect(line["@message"]).toContain("cannot start the aws_iid plugin");
       expect(r.stderr).not.toContain("    at ");
     } finally {
       rmSync(dir, { recursive: true, force: true });
