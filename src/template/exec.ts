@@ -1,6 +1,6 @@
 /**
- * Executor for parsed path templates, a deliberate port of Go 1.19's src/text/template/exec.go with
- * `missingkey=error` (the option SPIRE sets): field access on a map with a missing key is an
+ * Executor for parsed path templates, a deliberate port of Go 1.25's src/text/template/exec.go
+ * (the toolchain SPIRE v1.13.3 builds with) with `missingkey=error` (the option SPIRE sets): field access on a map with a missing key is an
  * error naming the key, `index` still returns the zero value, function arguments are checked
  * against Go parameter types, and `and`/`or` short-circuit.
  *

@@ -6,7 +6,7 @@
  *
  * Deliberate ports, kept to Go's observable behaviour because an agent ID must not change
  * when a server moves between SPIRE's aws_iid and this plugin:
- * - the builtins follow Go 1.19's src/text/template/funcs.go (and, or, not, eq…ge, index,
+ * - the builtins follow Go 1.25's src/text/template/funcs.go (and, or, not, eq…ge, index,
  *   len) and the fmt subset print/printf use (src/fmt/print.go, format.go);
  * - the sprig functions follow sprig v3.3.0 (strings.go, defaults.go, list.go, regex.go,
  *   crypto.go's hashes, functions.go's path helpers), the version SPIRE pins, including its
@@ -364,7 +364,8 @@ function basicKind(v: GoValue): BasicKind {
   }
 }
 
-const errBadComparison = (): FuncError => new FuncError("incompatible types for comparison");
+const errBadComparison = (a: GoValue, b: GoValue): FuncError =>
+  new FuncError(`incompatible types for comparison: ${goTypeName(a)} and ${goTypeName(b)}`);
 const errBadComparisonType = (): FuncError => new FuncError("invalid type for comparison");
 
 export function goEq(arg1: GoValue, rest: readonly GoValue[]): boolean {
@@ -374,7 +375,7 @@ export function goEq(arg1: GoValue, rest: readonly GoValue[]): boolean {
     const k2 = basicKind(arg);
     let truth = false;
     if (k1 !== k2) {
-      if (arg1 !== null && arg !== null) throw errBadComparison();
+      if (arg1 !== null && arg !== null) throw errBadComparison(arg1, arg);
     } else if (k1 === "invalid") {
       if ((arg1 !== null && typeof arg1 === "object") || (arg !== null && typeof arg === "object")) {
         if (arg1 !== null && arg !== null) {
@@ -394,7 +395,7 @@ export function goLt(a: GoValue, b: GoValue): boolean {
   const k1 = basicKind(a);
   const k2 = basicKind(b);
   if (k1 === "invalid" || k2 === "invalid") throw errBadComparisonType();
-  if (k1 !== k2) throw errBadComparison();
+  if (k1 !== k2) throw errBadComparison(a, b);
   if (k1 === "bool") throw errBadComparisonType();
   if (k1 === "string") return compareGoStrings(a as string, b as string) < 0;
   return (a as bigint | number) < (b as bigint | number);

@@ -1,6 +1,7 @@
 /**
- * Parity with Go: every template in testdata/golden.json was executed by Go's text/template
- * with sprig's function bodies (see testdata/golden/README.md). Our engine must produce the
+ * Parity with SPIRE: every template in testdata/golden.json was executed by SPIRE v1.13.3's
+ * own stack, Go 1.25.3's text/template with sprig v3.3.0 through SPIRE's allow-list (see
+ * testdata/golden/README.md). Our engine must produce the
  * same output, fail where Go fails, and for a missing tag give Go's exact message, except
  * where it refuses a template on purpose: then the refusal names the construct and the reason.
  */

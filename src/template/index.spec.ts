@@ -207,6 +207,8 @@ describe("agent_path_template: error codes at attestation time", () => {
   });
 });
 
+// Go's own results for RE2 syntax JavaScript lacks (\p{…}, inline flags, octal escapes, $01)
+// are golden cases (golden.spec.ts); here, what only a linear-time engine survives.
 describe("agent_path_template: regular expressions are RE2 (re2js)", () => {
   it.each([
     // A backtracking engine never returns from this; RE2 answers in time linear in the input.
@@ -215,16 +217,6 @@ describe("agent_path_template: regular expressions are RE2 (re2js)", () => {
       `/{{ regexMatch "^(0+)+$" (printf "%sb" ${padded(5000)}) }}`,
       "/false",
     ],
-    ["Unicode classes", '/{{ regexFind "\\\\p{Greek}+" "abc-αβγ-def" }}', "/αβγ"],
-    ["flags in mid-pattern", '/{{ regexFind "a(?i)B" "xaBy" }}', "/aB"],
-    ["octal escapes", '/{{ regexReplaceAll "\\\\101" "xAx" "-" }}', "/x-x"],
-    [
-      "a group name after $ reads as far as a name can",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${name} expansion, not a JS template.
-      '/{{ regexReplaceAll "(a)" "a" "$1x|${1}x" }}',
-      "/|ax",
-    ],
-    ["$01 is a name, not group 1", '/{{ regexReplaceAll "(a)" "a" "[$01]" }}', "/[]"],
     ["astral characters count as one", '/{{ regexFindAll "." "a😀b" -1 | join "," }}', "/a,😀,b"],
   ])("%s", (_name, template, expected) => {
     expect(compileAgentPathTemplate(template).render(data())).toBe(expected);

@@ -5,7 +5,8 @@
  * attestation, over the root data a method declares (a PathTemplateSchema). The two roots are
  * below: aws_iid's (SPIRE's agentPathTemplateData, field for field) and aws_iam's.
  *
- * Parity with SPIRE (pkg/common/agentpathtemplate, pkg/server/plugin/nodeattestor/awsiid):
+ * Parity with SPIRE v1.13.3 (pkg/common/agentpathtemplate, pkg/server/plugin/nodeattestor/awsiid),
+ * checked by golden.spec.ts against what SPIRE's own stack (Go 1.25.3, sprig v3.3.0) produces:
  * - Go text/template semantics (parse.ts, exec.ts) with `missingkey=error`: `.Tags.Name` on an
  *   untagged instance fails with Go's text `map has no entry for key "Name"`, while
  *   `index .Tags "Name"` yields "";

@@ -1,7 +1,7 @@
 /**
  * Lexer and parser for the subset of Go's text/template that path templates use.
  *
- * A deliberate port of Go 1.19's src/text/template/parse (lex.go, parse.go, node.go's String
+ * A deliberate port of Go 1.25's src/text/template/parse (lex.go, parse.go, node.go's String
  * forms), so that a template SPIRE accepts parses to the same tree here, and a template SPIRE
  * rejects is rejected here too. What a path has no use for (range, define/template/block,
  * break/continue, the functions of functions.ts's REFUSED_FUNCS) is refused with a message

@@ -7,8 +7,8 @@
  * re2js answers "where is the next match from position p"; the loops that turn those answers
  * into FindAll, Split, ReplaceAll and Expand results are Go's own rules, which differ from
  * Java's and JavaScript's (an empty match right after a match is skipped; `$1x` names group
- * "1x"). They are deliberate ports of Go 1.19's src/regexp/regexp.go (allMatches, Split,
- * replaceAll, expand, extract), unchanged in later Go releases.
+ * "1x"). They are deliberate ports of Go 1.25's src/regexp/regexp.go (allMatches, Split,
+ * replaceAll, expand, extract), the toolchain SPIRE v1.13.3 builds with.
  *
  * Positions are UTF-16 indexes into JavaScript strings; Go's are UTF-8 byte offsets. Only the
  * substrings are visible to a template, and they are the same either way.

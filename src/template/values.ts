@@ -2,7 +2,7 @@
  * A small model of the Go values a path template sees, so that the engine reproduces Go's
  * text/template behaviour (printing, truthiness, comparison, argument type checks) rather
  * than JavaScript's. Go distinguishes int from float64 and []string from []interface{}, and
- * prints each its own way, so we keep those apart. Printing follows Go 1.19's fmt (%v of
+ * prints each its own way, so we keep those apart. Printing follows Go 1.25's fmt (%v of
  * basic values, slices, maps with sorted keys and structs) and strconv.FormatFloat.
  */
 import { compareGoStrings } from "../common/go-strings";

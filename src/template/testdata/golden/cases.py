@@ -63,6 +63,13 @@ cases = [
  '/{{ regexMatch "^us-" .Region }}', '/{{ regexMatch "(" .Region }}', '/{{ mustRegexMatch "(" .Region }}', '/{{ regexFind "[0-9]+" .InstanceID }}', '/{{ regexFindAll "[0-9]" .InstanceID 3 }}', '/{{ regexFindAll "a*" "baaab" -1 }}', '/{{ regexFindAll "x" "abc" -1 }}',
  '/{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}', '/{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "$1W" }}', '/{{ regexReplaceAllLiteral "a(x*)b" "-ab-axxb-" "$1" }}', '/{{ regexReplaceAll "a*" "baaab" "-" }}', '/{{ regexReplaceAll "[^a-z0-9]+" (lower .Tags.mixed) "-" }}', '/{{ regexReplaceAll "(?P<first>\\\\w+)-(?P<second>\\\\w+)" "ab-cd" "$second.$first" }}',
  '/{{ regexSplit "-" .Region -1 }}', '/{{ regexSplit "-" .Region 2 }}', '/{{ regexSplit "-" .Region 0 }}', '/{{ regexSplit "x*" "abc" -1 }}', '/{{ regexSplit "-" "" -1 }}', '/{{ regexQuoteMeta "a.b*c" }}', '/{{ regexFind "(?i)WEST" .Region }}', '/{{ regexFind "\\\\d+\\\\s" "ab 12 c" }}', '/{{ regexFind "[[:alpha:]]+" "12ab3" }}', '/{{ regexFind "a{2,3}" "aaaa" }}', '/{{ regexFind "a**" "aaaa" }}', '/{{ regexFind "\\\\1" "aa" }}', '/{{ regexFind "(?=a)" "aa" }}', '/{{ regexFind "^$" "" }}', '/{{ regexFind "[]a]+" "]a]b" }}',
+ # RE2 syntax and results that JavaScript's RegExp would not give (the engine runs on re2js)
+ '/{{ regexFind "\\\\p{Greek}+" "abc-αβγ-def" }}', '/{{ regexFind "\\\\pN+" "ab١٢cd" }}', '/{{ regexFind "[[:^alpha:]]+" "ab12cd" }}', '/{{ regexFind "a(?i)B" "xaBy" }}',
+ '/{{ regexFind "(?U)a+" "aaa" }}', '/{{ regexFind "(?s)a.b" "a\\nb" }}', '/{{ regexFind "(?m)^b" "a\\nb" }}', '/{{ regexReplaceAll "\\\\101" "xAx" "-" }}', '/{{ regexFind "\\\\C" "a" }}',
+ '/{{ regexFindAll "." "a😀b" -1 }}', '/{{ regexReplaceAll "" "😀" "-" }}', '/{{ regexReplaceAll "(a)" "a" "[$01]" }}', '/{{ regexReplaceAll "(a)" "a" "[${1}x$1x]" }}',
+ '/{{ regexMatch "^(0+)+$" (printf "%s!" (printf "%030d" 0)) }}', '/{{ regexFind "\\\\bwest\\\\b" .Region }}', '/{{ regexSplit "" "abc" -1 }}',
+ # comparison errors name both types (Go 1.21+)
+ '/{{ eq .Tags "a" }}', '/{{ lt "a" 1 }}',
  # type errors
  '/{{ upper 1 }}', '/{{ upper .Tags }}', '/{{ upper }}', '/{{ upper "a" "b" }}', '/{{ repeat .Tags.num "x" }}', '/{{ 1 | upper }}', '/{{ upper nil }}', '/{{ contains "a" }}',
  # syntax errors
