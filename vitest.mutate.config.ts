@@ -11,7 +11,12 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
-      include: ["src/**/*.spec.ts", "test/vectors/**/*.spec.ts", "test/parity/**/*.spec.ts", "test/iam/**/*.spec.ts"],
+      include: [
+        "src/**/*.spec.ts",
+        "test/vectors/**/*.spec.ts",
+        "test/parity/**/*.spec.ts",
+        "test/iam/**/*.spec.ts",
+      ],
       exclude: ["**/node_modules/**"],
     },
   }),
