@@ -66,6 +66,74 @@ export function describePrincipal(
   return keys.accessKeyId ? "the configured access_key_id" : "the credentials of the AWS SDK default chain";
 }
 
+export interface BaseAccountOptions {
+  base: CredentialProvider;
+  stsConfig(region: string): Promise<STSClientConfig>;
+  timeoutMs: number;
+  logger: Logger;
+  metrics: Metrics;
+  now?: () => number;
+}
+
+/** How long the base credentials' account is kept once known, and "unknown" after a failure. */
+const BASE_ACCOUNT_TTL_MS = 3_600_000;
+const BASE_ACCOUNT_RETRY_MS = 60_000;
+
+/**
+ * The account the base credentials belong to, from sts:GetCallerIdentity (which needs no IAM
+ * permission). Asked lazily (only when an instance was not found without assume_role), once
+ * per hour at most, single flight; undefined when STS cannot say, asked again a minute later.
+ */
+export class BaseCredentialsAccount {
+  private known: { account: string | undefined; until: number } | undefined;
+  private pending: Promise<string | undefined> | undefined;
+  private client: STSClient | undefined;
+
+  constructor(private readonly options: BaseAccountOptions) {}
+
+  async get(region: string): Promise<string | undefined> {
+    const now = this.options.now?.() ?? Date.now();
+    if (this.known !== undefined && now < this.known.until) return this.known.account;
+    this.pending ??= this.ask(region).then((account) => {
+      this.known = {
+        account,
+        until: now + (account === undefined ? BASE_ACCOUNT_RETRY_MS : BASE_ACCOUNT_TTL_MS),
+      };
+      this.pending = undefined;
+      return account;
+    });
+    return this.pending;
+  }
+
+  private async ask(region: string): Promise<string | undefined> {
+    const labels = [{ name: "api", value: "GetCallerIdentity" }];
+    try {
+      const { STSClient, GetCallerIdentityCommand } = await loadSts();
+      // Kept, not destroyed: destroying a client closes the HTTP handler every client shares.
+      this.client ??= new STSClient({
+        ...(await this.options.stsConfig(region)),
+        credentials: this.options.base,
+      });
+      const out = await this.client.send(new GetCallerIdentityCommand({}), {
+        abortSignal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      this.options.metrics.incrCounter(["aws", "call"], 1, [...labels, { name: "outcome", value: "ok" }]);
+      return out.Account;
+    } catch (err) {
+      this.options.metrics.incrCounter(["aws", "call"], 1, [
+        ...labels,
+        { name: "outcome", value: failureKind(err) },
+      ]);
+      this.options.logger.debug("AWS call failed", {
+        api: "GetCallerIdentity",
+        region,
+        code: awsErrorCode(err),
+      });
+      return undefined;
+    }
+  }
+}
+
 interface CachedSession {
   identity: AwsCredentialIdentity;
   refreshAt: number;

@@ -1,8 +1,9 @@
 /**
- * DescribeInstancesBatcher: grouping, pacing and per-caller answers. The pacing rules run on a
- * manual clock (no real waiting, no timing asserts): idle → sent on the next turn; under load →
- * at most one partial call per window per key; 200 waiting → sent at once; keys independent;
- * an aborted caller leaves the call without hurting the others.
+ * DescribeInstancesBatcher: grouping, budget and per-caller answers. The budget rules run on a
+ * manual clock (no real waiting, no timing asserts): tokens left → sent on the next turn;
+ * budget spent → one call per window until a window passes idle; 200 waiting → sent at once
+ * while a token is left; keys independent; an aborted caller leaves the call without hurting
+ * the others.
  */
 import { describe, expect, it } from "vitest";
 import { type BatcherClock, type BatchTarget, DescribeInstancesBatcher } from "./describe-instances-batcher";
@@ -13,7 +14,7 @@ class ManualClock implements BatcherClock {
   private tasks: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
   private seq = 0;
 
-  get now(): number {
+  now(): number {
     return this.time;
   }
 
@@ -75,7 +76,7 @@ function rig(
     clock,
     ...(opts.maxIdsPerCall === undefined ? {} : { maxIdsPerCall: opts.maxIdsPerCall }),
     fetch: (target, ids) => {
-      const call: Call = { at: clock.now, key: target.key, ids: [...ids] };
+      const call: Call = { at: clock.now(), key: target.key, ids: [...ids] };
       calls.push(call);
       const answer = (): Map<string, string> => {
         if (opts.fail?.(call) === true) throw new Error(`call ${calls.indexOf(call) + 1} throttled`);
@@ -123,7 +124,7 @@ function track<T>(p: Promise<T>): { state: () => string; value: () => T | undefi
   return { state: () => state, value: () => value };
 }
 
-describe("DescribeInstancesBatcher pacing", () => {
+describe("DescribeInstancesBatcher budget", () => {
   it("sends an idle lookup on the next turn, sharing it with lookups of the same turn", async () => {
     const { clock, calls, batcher } = rig(200);
     const one = track(batcher.lookup(A, "i-1"));
@@ -135,93 +136,107 @@ describe("DescribeInstancesBatcher pacing", () => {
     expect(two.value()).toBe(`${A.key}:i-2`);
   });
 
-  it("paces a busy key to one partial call per window; everything arriving meanwhile joins the next", async () => {
+  it("never makes a lone lookup wait at a steady rate of one per window", async () => {
     const { clock, calls, batcher } = rig(200);
-    const first = track(batcher.lookup(A, "i-1"));
-    await clock.advance(0);
-    expect(calls.map((c) => c.at)).toEqual([0]);
-    expect(first.state()).toBe("fulfilled");
-
-    // Arrivals through the window wait for its end, however spread out.
-    const later = ["i-2", "i-3", "i-4"].map((id, n) => ({ id, at: 30 + n * 50 }));
-    const answers: ReturnType<typeof track<string | undefined>>[] = [];
-    for (const { id, at } of later) {
-      await clock.advance(at - clock.now);
-      answers.push(track(batcher.lookup(A, id)));
+    for (let t = 0; t <= 4_000; t += 200) {
+      await clock.advance(t - clock.now());
+      void batcher.lookup(A, `i-${t}`);
+      await clock.advance(0);
+      expect(calls.at(-1)).toEqual({ at: t, key: A.key, ids: [`i-${t}`] });
     }
-    await clock.advance(199 - clock.now);
-    expect(calls).toHaveLength(1);
-    expect(answers.every((a) => a.state() === "pending")).toBe(true);
-    await clock.advance(1);
-    expect(calls[1]).toEqual({ at: 200, key: A.key, ids: ["i-2", "i-3", "i-4"] });
-    expect(answers.map((a) => a.value())).toEqual(["i-2", "i-3", "i-4"].map((id) => `${A.key}:${id}`));
+  });
 
-    // A steady trickle: never more than one call per window.
+  it("spends the burst at once, then coalesces to one call per window until a window passes idle", async () => {
+    const { clock, calls, batcher } = rig(200);
+    void batcher.lookup(A, "i-1");
+    await clock.advance(30);
+    void batcher.lookup(A, "i-2");
+    await clock.advance(0);
+    // Two calls back to back (BURST_CALLS), each at once.
+    expect(calls.map((c) => [c.at, c.ids])).toEqual([
+      [0, ["i-1"]],
+      [30, ["i-2"]],
+    ]);
+    // The budget is spent: arrivals wait for the next token (due at 200), however spread out.
+    await clock.advance(50);
+    const three = track(batcher.lookup(A, "i-3"));
+    await clock.advance(50);
+    const four = track(batcher.lookup(A, "i-4"));
+    await clock.advance(199 - clock.now());
+    expect(calls).toHaveLength(2);
+    expect([three.state(), four.state()]).toEqual(["pending", "pending"]);
+    await clock.advance(1);
+    expect(calls[2]).toEqual({ at: 200, key: A.key, ids: ["i-3", "i-4"] });
+    expect(four.value()).toBe(`${A.key}:i-4`);
+
+    // A steady trickle: one call per window, never more than the budget allows.
     for (let t = 205; t < 1_200; t += 10) {
-      await clock.advance(t - clock.now);
+      await clock.advance(t - clock.now());
       void batcher.lookup(A, `i-t${t}`);
     }
     await clock.advance(1_000);
     const starts = calls.map((c) => c.at);
-    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(200);
-    expect(calls.reduce((n, c) => n + c.ids.length, 0)).toBe(1 + 3 + 100);
-  });
+    for (let i = 3; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(200);
+    for (const t of starts) {
+      const inSecond = starts.filter((s) => s >= t && s < t + 1_000).length;
+      expect(inSecond).toBeLessThanOrEqual(2 + 5);
+    }
+    expect(calls.reduce((n, c) => n + c.ids.length, 0)).toBe(4 + 100);
 
-  it("sends again at once when the key has been idle for a full window, and forgets idle keys", async () => {
-    const { clock, calls, batcher } = rig(200);
-    void batcher.lookup(A, "i-1");
-    await clock.advance(0);
-    await clock.advance(200);
-    expect(clock.pending).toBe(0);
+    // A window with nothing waiting ends the coalescing; once the budget is full the key is
+    // forgotten and the next lookup goes out at once.
     await clock.advance(1_000);
-    void batcher.lookup(A, "i-2");
+    expect(clock.pending).toBe(0);
+    void batcher.lookup(A, "i-later");
     await clock.advance(0);
-    expect(calls.map((c) => c.at)).toEqual([0, 1_200]);
+    expect(calls.at(-1)).toEqual({ at: clock.now(), key: A.key, ids: ["i-later"] });
   });
 
-  it("sends 200 waiting IDs at once, even inside a window, and splits larger backlogs", async () => {
+  it("sends 200 waiting IDs at once while a token is left, and splits larger backlogs over the budget", async () => {
     const { clock, calls, batcher } = rig(200);
     void batcher.lookup(A, "i-first");
     await clock.advance(0);
     await clock.advance(50);
     const ids = Array.from({ length: 450 }, (_, i) => `i-${i}`);
     const all = Promise.all(ids.map((id) => batcher.lookup(A, id)));
-    // Two full calls went out immediately at t=50; the remaining 50 wait for the window.
+    // One token left at t=50: the first 200 went out at once; the rest wait for tokens.
     expect(calls.map((c) => [c.at, c.ids.length])).toEqual([
       [0, 1],
       [50, 200],
-      [50, 200],
     ]);
-    await clock.advance(249 - clock.now);
-    expect(calls).toHaveLength(3);
-    await clock.advance(1);
-    expect(calls.map((c) => [c.at, c.ids.length])[3]).toEqual([250, 50]);
+    await clock.advance(1_000);
+    expect(calls.map((c) => [c.at, c.ids.length])).toEqual([
+      [0, 1],
+      [50, 200],
+      [200, 200],
+      [400, 50],
+    ]);
     expect(await all).toEqual(ids.map((id) => `${A.key}:${id}`));
   });
 
-  it("paces each account and region independently", async () => {
+  it("budgets each credentials scope and region independently", async () => {
     const { clock, calls, batcher } = rig(200);
-    void batcher.lookup(A, "i-a1");
-    await clock.advance(0);
-    await clock.advance(10);
+    for (const id of ["i-a1", "i-a2", "i-a3"]) {
+      void batcher.lookup(A, id);
+      await clock.advance(10);
+    }
     void batcher.lookup(B, "i-b1");
-    void batcher.lookup(A, "i-a2");
     await clock.advance(0);
-    expect(calls.map((c) => [c.at, c.key])).toEqual([
-      [0, A.key],
-      [10, B.key],
-    ]);
-    await clock.advance(200);
     expect(calls.map((c) => [c.at, c.key, c.ids])).toEqual([
       [0, A.key, ["i-a1"]],
-      [10, B.key, ["i-b1"]],
-      [200, A.key, ["i-a2"]],
+      [10, A.key, ["i-a2"]],
+      [30, B.key, ["i-b1"]],
     ]);
+    await clock.advance(200);
+    expect(calls.map((c) => [c.at, c.key, c.ids])[3]).toEqual([200, A.key, ["i-a3"]]);
   });
 
   it("answers an aborted caller at once and drops its ID from the waiting call, without hurting others", async () => {
     const { clock, calls, batcher } = rig(200);
+    // Spend the burst, so the lookups below wait for the next token (t=200).
     void batcher.lookup(A, "i-0");
+    await clock.advance(0);
+    void batcher.lookup(A, "i-00");
     await clock.advance(0);
     const gone = new AbortController();
     const shared = new AbortController();
@@ -236,7 +251,7 @@ describe("DescribeInstancesBatcher pacing", () => {
     expect(cancelled.state()).toBe("rejected: attestation cancelled");
     expect(sharedCancelled.state()).toBe("rejected: deadline");
     await clock.advance(150);
-    expect(calls[1]?.ids).toEqual(["i-shared", "i-other"]);
+    expect(calls[2]?.ids).toEqual(["i-shared", "i-other"]);
     expect(sharedKept.value()).toBe(`${A.key}:i-shared`);
     expect(other.value()).toBe(`${A.key}:i-other`);
 
@@ -247,13 +262,13 @@ describe("DescribeInstancesBatcher pacing", () => {
     lone.abort(new Error("gone"));
     await clock.advance(1_000);
     expect(l.state()).toBe("rejected: gone");
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(3);
     expect(clock.pending).toBe(0);
 
     // An already aborted signal never reaches the batch.
     await expect(batcher.lookup(A, "i-late", AbortSignal.abort(new Error("late")))).rejects.toThrow("late");
     await clock.advance(1_000);
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(3);
   });
 
   it("answers an aborted caller of a call in flight at once; the call still answers the others", async () => {
@@ -320,8 +335,10 @@ describe("DescribeInstancesBatcher pacing", () => {
 describe("DescribeInstancesBatcher with real timers", () => {
   it("makes ceil(N/200) calls for N concurrent distinct lookups and de-duplicates IDs", async () => {
     const sizes: number[] = [];
+    // A budget as large as the calls needed: this is about grouping, not pacing.
     const batcher = new DescribeInstancesBatcher<string>({
       windowMs: 5,
+      burst: 10,
       fetch: async (_t, ids) => {
         sizes.push(ids.length);
         return new Map(ids.filter((id) => !id.endsWith("x")).map((id) => [id, `instance ${id}`]));

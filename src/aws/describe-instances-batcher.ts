@@ -1,34 +1,37 @@
 /**
- * DescribeInstances micro-batching and pacing (issue 9). When an Auto Scaling group launches
- * 1,000 instances, SPIRE makes 1,000 DescribeInstances calls against EC2's per-account-and-
- * region bucket (burst 100, refill 20/s): the storm throttles, agents retry, and the
- * operator's other tools are throttled too. Here lookups for the same (account, region) —
- * hence the same credentials — share calls.
+ * DescribeInstances budget and batching per (credentials, region) (issues 9, 17, 18). EC2
+ * throttles per account and region (Describe* burst 100, refill 20/s), and the account that
+ * pays is the one whose credentials sign the call — the server's own account for every node
+ * when `assume_role` is unset, whatever account the node's document names. So lookups are
+ * keyed by credentials scope and region, never by document account: documents from 32
+ * foreign accounts signed by one set of credentials share one budget, not 32.
+ *
+ * The budget is a token bucket per key: one call per `describe_instances_batch_window`
+ * (default 200 ms: 5/s, a quarter of EC2's refill, which the operator's other tools and the
+ * other SPIRE replicas share) and a burst of BURST_CALLS. Whatever the traffic, a key makes
+ * at most BURST_CALLS + elapsed / window calls (7 in the first second, then 5/s).
  *
  * When a call goes out (per key):
- * - Idle (no call for this key in the last window): the lookup is sent on the next turn of
- *   the event loop (setImmediate), so lookups that arrive in the same I/O phase share the call
- *   but a lone attestation never waits for company that is not coming.
- * - Under load (a call went out less than one window ago): everything that arrives joins the
- *   next call, sent one window after the previous one. So the window bounds the call rate per
- *   account and region (at most one partial call per window; the default 200 ms is 5 calls/s
- *   per replica against EC2's refill of 20/s, which the operator's other tools share), not
- *   the latency of an idle lookup. A fixed 10 ms collection window did neither: through the
- *   plugin a storm's lookups arrive spread over seconds (payload verification is CPU-bound),
- *   so each window held ~16 IDs and a 1,000-node storm cost 63 calls; and every idle lookup
- *   waited the full 10 ms.
- * - 200 IDs waiting: sent at once, whatever the pacing (holding a full call back saves no
- *   call, it only delays answers). Larger backlogs are split into concurrent calls of 200.
- * The cost: with a closed loop of C attestations always in flight for one account and region,
- * at most C IDs ride each call, so throughput is bounded by C per window (64 / 200 ms = 320/s).
- * A window of 0 keeps SPIRE's pattern: one call per lookup, no batching, no pacing.
+ * - Tokens left: on the next turn of the event loop (setImmediate), so lookups that arrive in
+ *   the same I/O phase share the call, but a lone attestation never waits for company that is
+ *   not coming — it is as fast as the unbatched path.
+ * - No token: the key starts coalescing. Everything that arrives waits for the next call,
+ *   sent when a token is due (one window after the previous call); the key keeps coalescing,
+ *   one call per window, until a whole window passes with nothing waiting. This is what keeps
+ *   a boot storm cheap: 1,000 lookups spread over seconds cost BURST_CALLS + one call per
+ *   window, not one per arrival.
+ * - 200 IDs waiting (EC2's filter limit) and a token left: sent at once (holding a full call
+ *   back saves no call, it only delays answers). Larger backlogs are split into calls of 200,
+ *   each paying its token.
+ * A window of 0 keeps SPIRE's pattern: one call per lookup, no batching, no budget.
  *
  * How the call is made, and why:
  * - The `instance-id` filter, not `InstanceIds`. With InstanceIds one unknown ID fails the
  *   whole call (InvalidInstanceID.NotFound), and a just-launched instance is briefly unknown
  *   because DescribeInstances is eventually consistent; one such instance would fail 199
  *   others or force a split-and-retry. A filter simply omits unknown IDs, so each caller gets
- *   its own answer from one response.
+ *   its own answer from one response. It also lets documents naming different accounts share
+ *   a call when the same credentials sign it: each sees only what those credentials see.
  * - At most 200 IDs per call: EC2 refuses more than 200 filter values per call
  *   (FilterLimitExceeded).
  * - No `instance-state-name` filter (SPIRE's): a stopped or terminated instance comes back,
@@ -36,15 +39,16 @@
  * - MaxResults 1000 with NextToken pagination: a filtered, paginated call uses EC2's normal
  *   Describe* bucket, never the smaller unfiltered one (50, 10/s).
  *
- * The batcher only groups, paces and fans out; the fetch function does the AWS call, retries
- * and classification. A failed call rejects exactly the lookups it carried. A caller whose
- * signal aborts is answered at once; if its lookup was still waiting, its ID leaves the next
- * call (unless another caller wants the same instance), so a cancelled attestation costs no
- * AWS capacity. A call already sent is never cancelled for one caller: others share it.
+ * The batcher only groups, budgets and fans out; the fetch function does the AWS call,
+ * retries and classification. A failed call rejects exactly the lookups it carried. A caller
+ * whose signal aborts is answered at once; if its lookup was still waiting, its ID leaves the
+ * next call (unless another caller wants the same instance), so a cancelled attestation costs
+ * no AWS capacity. A call already sent is never cancelled for one caller: others share it.
  */
 export interface BatchTarget {
-  /** Lookups with the same key share calls: account|region (credentials follow the account). */
+  /** Lookups with the same key share calls and budget: credentials scope|region. */
   key: string;
+  /** An account the credentials of this key act for (which client to use). */
   account: string;
   region: string;
 }
@@ -53,25 +57,39 @@ export interface BatchTarget {
 export const MAX_FILTER_VALUES_PER_CALL = 200;
 
 /**
- * Default `describe_instances_batch_window`, chosen by measurement (BENCHMARKS.md, window
- * sweep): the 1,000-node storm through the plugin took 8–18 EC2/IAM calls at 200 ms (goal
- * ≤ 20) with its lookups spread over up to ~5 s, where 150 ms took up to 19 and 100 ms up to
- * 34. It caps a replica at 5 partial calls/s per account and region, a quarter of EC2's refill.
+ * Default `describe_instances_batch_window`: the budget's refill interval. 200 ms keeps a
+ * replica at 5 calls/s per credentials and region, a quarter of EC2's refill; the 1,000-node
+ * storm through the plugin stays within 20 EC2/IAM calls (BENCHMARKS.md).
  */
 export const DEFAULT_BATCH_WINDOW_MS = 200;
+
+/**
+ * Calls a key may make back to back before it must coalesce. Small on purpose: each token
+ * is a call a storm's first arrivals may spend on one or two IDs; two keep a lone
+ * attestation unbatched at a steady rate up to one per window with room for jitter.
+ */
+export const BURST_CALLS = 2;
+
+/** Token arithmetic is in fractions of a window; this absorbs floating-point dust. */
+const EPSILON = 1e-9;
+
+/** Keys are forgotten when idle with a full budget; beyond this many, idle keys are dropped. */
+const MAX_KEYS = 4096;
 
 export type FetchInstances<I> = (
   target: BatchTarget,
   instanceIds: readonly string[],
 ) => Promise<ReadonlyMap<string, I>>;
 
-/** Timers, injectable so tests can drive the pacing rules without waiting. */
+/** Time and timers, injectable so tests can drive the budget without waiting. */
 export interface BatcherClock {
+  now(): number;
   /** Runs `fn` after `delayMs`; 0 means after the current I/O phase. Returns a cancel function. */
   schedule(delayMs: number, fn: () => void): () => void;
 }
 
 export const realClock: BatcherClock = {
+  now: () => performance.now(),
   schedule(delayMs, fn) {
     if (delayMs <= 0) {
       // setImmediate, not process.nextTick: it runs after every I/O callback of this loop
@@ -89,17 +107,25 @@ interface Waiter<I> {
   reject(err: unknown): void;
 }
 
-/** Per key: the lookups waiting for the next call, and the one timer that sends it. */
+/** Per key: the budget, the lookups waiting for the next call, and the one timer. */
 interface KeyState<I> {
   target: BatchTarget;
+  tokens: number;
+  /** When `tokens` was last brought up to date. */
+  stamp: number;
   waiters: Map<string, Waiter<I>[]>;
-  /** Cancels the pending timer: the idle next-tick send, or the end of the current window. */
-  cancel: () => void;
+  /** Out of tokens recently: arrivals wait for the next paced call. */
+  coalescing: boolean;
+  /** Cancels the pending timer, if any. */
+  cancel: (() => void) | undefined;
+  /** When that timer fires. */
+  dueAt: number;
 }
 
 export interface BatcherOptions<I> {
-  /** Minimum interval between partial calls per key; 0 disables batching (one call per lookup). */
+  /** Refill interval of the budget per key; 0 disables batching (one call per lookup). */
   windowMs: number;
+  burst?: number;
   maxIdsPerCall?: number;
   fetch: FetchInstances<I>;
   /** Called with the number of IDs in each call made. */
@@ -108,12 +134,9 @@ export interface BatcherOptions<I> {
 }
 
 export class DescribeInstancesBatcher<I> {
-  /**
-   * A key has a state while a send is scheduled or its window is open; an idle key has none,
-   * so the map stays as small as the set of accounts and regions active in the last window.
-   */
   private readonly states = new Map<string, KeyState<I>>();
   private readonly maxIds: number;
+  private readonly burst: number;
   private readonly clock: BatcherClock;
 
   constructor(private readonly options: BatcherOptions<I>) {
@@ -121,6 +144,7 @@ export class DescribeInstancesBatcher<I> {
       1,
       Math.min(options.maxIdsPerCall ?? MAX_FILTER_VALUES_PER_CALL, MAX_FILTER_VALUES_PER_CALL),
     );
+    this.burst = Math.max(1, options.burst ?? BURST_CALLS);
     this.clock = options.clock ?? realClock;
   }
 
@@ -160,50 +184,115 @@ export class DescribeInstancesBatcher<I> {
     });
   }
 
-  /** Sends every waiting lookup now and forgets the pacing (used on close). */
+  /** Sends every waiting lookup now, budget or not, and forgets every key (used on close). */
   flushAll(): void {
     for (const [key, state] of [...this.states]) {
-      state.cancel();
+      state.cancel?.();
       this.states.delete(key);
       if (state.waiters.size > 0) this.send(state.target, state.waiters);
     }
   }
 
   private enqueue(target: BatchTarget, instanceId: string, waiter: Waiter<I>): void {
-    let state = this.states.get(target.key);
-    if (state === undefined) {
-      // Idle key: send on the next turn of the loop.
-      const fresh: KeyState<I> = { target, waiters: new Map(), cancel: () => undefined };
-      fresh.cancel = this.clock.schedule(0, () => this.due(target.key));
-      this.states.set(target.key, fresh);
-      state = fresh;
-    }
+    const state = this.stateFor(target);
     const list = state.waiters.get(instanceId);
     if (list === undefined) state.waiters.set(instanceId, [waiter]);
     else list.push(waiter);
-    if (state.waiters.size >= this.maxIds) {
-      state.cancel();
-      this.sendNow(state);
+    if (state.waiters.size >= this.maxIds && this.refill(state) >= 1 - EPSILON) {
+      this.sendChunks(state);
+    }
+    if (state.waiters.size > 0) {
+      // With tokens left: next turn. Coalescing: when the next token is due. (A timer set
+      // only to forget the key when its budget is full may be later than that.)
+      const delay = state.coalescing ? this.untilToken(state) : 0;
+      if (state.cancel === undefined || state.dueAt > this.clock.now() + delay) this.arm(state, delay);
     }
   }
 
-  /** The timer fired: send what is waiting (and open a window), or forget an idle key. */
-  private due(key: string): void {
-    const state = this.states.get(key);
-    if (state === undefined) return;
+  private stateFor(target: BatchTarget): KeyState<I> {
+    let state = this.states.get(target.key);
+    if (state === undefined) {
+      if (this.states.size >= MAX_KEYS) this.dropIdleKeys();
+      state = {
+        target,
+        tokens: this.burst,
+        stamp: this.clock.now(),
+        waiters: new Map(),
+        coalescing: false,
+        cancel: undefined,
+        dueAt: 0,
+      };
+      this.states.set(target.key, state);
+    }
+    return state;
+  }
+
+  /** Brings the budget up to date and returns the tokens available. */
+  private refill(state: KeyState<I>): number {
+    const now = this.clock.now();
+    state.tokens = Math.min(this.burst, state.tokens + (now - state.stamp) / this.options.windowMs);
+    state.stamp = now;
+    return state.tokens;
+  }
+
+  private untilToken(state: KeyState<I>): number {
+    const tokens = this.refill(state);
+    return tokens >= 1 - EPSILON ? 0 : Math.ceil((1 - tokens) * this.options.windowMs - EPSILON);
+  }
+
+  private arm(state: KeyState<I>, delayMs: number): void {
+    state.cancel?.();
+    state.dueAt = this.clock.now() + delayMs;
+    state.cancel = this.clock.schedule(delayMs, () => {
+      state.cancel = undefined;
+      this.due(state);
+    });
+  }
+
+  /** The timer fired: send what is waiting and the budget allows, or wind the key down. */
+  private due(state: KeyState<I>): void {
+    if (this.states.get(state.target.key) !== state) return;
     if (state.waiters.size === 0) {
-      this.states.delete(key);
+      // A whole window (or turn) with nothing waiting: the storm, if any, is over.
+      state.coalescing = false;
+      if (this.refill(state) >= this.burst - EPSILON) this.states.delete(state.target.key);
+      else this.arm(state, this.untilFull(state));
       return;
     }
-    this.sendNow(state);
+    if (this.refill(state) >= 1 - EPSILON) this.sendChunks(state);
+    if (state.waiters.size > 0 || state.tokens < 1 - EPSILON) {
+      // Out of budget (or a call just spent the last token): coalesce until a window passes
+      // with nothing waiting.
+      state.coalescing = true;
+    }
+    this.arm(state, state.coalescing ? Math.max(this.untilToken(state), 1) : this.untilFull(state));
   }
 
-  /** Sends the waiting lookups and opens a window: the next partial call waits until it ends. */
-  private sendNow(state: KeyState<I>): void {
-    const waiters = state.waiters;
-    state.waiters = new Map();
-    state.cancel = this.clock.schedule(this.options.windowMs, () => this.due(state.target.key));
-    this.send(state.target, waiters);
+  private untilFull(state: KeyState<I>): number {
+    return Math.max(1, Math.ceil((this.burst - this.refill(state)) * this.options.windowMs - EPSILON));
+  }
+
+  /** Sends waiting lookups in calls of up to 200 IDs, one token each, while tokens last. */
+  private sendChunks(state: KeyState<I>): void {
+    while (state.waiters.size > 0 && state.tokens >= 1 - EPSILON) {
+      state.tokens = Math.max(0, state.tokens - 1);
+      const chunk = new Map<string, Waiter<I>[]>();
+      for (const [id, list] of state.waiters) {
+        if (chunk.size >= this.maxIds) break;
+        chunk.set(id, list);
+      }
+      for (const id of chunk.keys()) state.waiters.delete(id);
+      this.send(state.target, chunk);
+    }
+  }
+
+  private dropIdleKeys(): void {
+    for (const [key, state] of this.states) {
+      if (state.waiters.size === 0) {
+        state.cancel?.();
+        this.states.delete(key);
+      }
+    }
   }
 
   /** An aborted caller whose lookup has not been sent yet leaves the next call. */

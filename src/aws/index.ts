@@ -11,11 +11,14 @@
  * Contract (what the server pipeline can rely on):
  * - `describeInstance` resolves only with an instance in state pending or running. It rejects
  *   with PermissionDenied "instance i-… not found in account … region …" (after bounded
- *   retries for EC2's eventual consistency) or "instance i-… is stopped …"; with
+ *   retries for EC2's eventual consistency, and only when the credentials act in the
+ *   document's account; the verdict is then kept NOT_FOUND_CACHE_TTL_MS per account and
+ *   instance) or "instance i-… is stopped …"; with
  *   InvalidArgument for a malformed account/region/instance ID; with Unavailable for every
  *   AWS trouble (throttling, timeouts, 5xx, network, malformed responses, missing IAM
  *   permissions of the server, bad server credentials); with PermissionDenied when
- *   `assume_role` cannot be assumed in the node's account. Concurrent lookups are batched.
+ *   `assume_role` cannot be assumed in the node's account. Lookups are budgeted and batched
+ *   per (credentials, region) (describe-instances-batcher.ts).
  * - `getInstanceProfileRoles` returns the role ARNs of the profile (cached per profile ARN,
  *   TTL `instanceProfileCacheTtlMs`, single flight); PermissionDenied if the profile no
  *   longer exists.
@@ -26,7 +29,7 @@
  *
  * Metrics: counter aws.call{api,outcome} (outcome: ok, throttled, timeout, access-denied,
  * credentials, server-error, network, malformed, other, not-found), counter
- * aws.cache.hit / aws.cache.miss {cache: instance_profile | eks_nodes}, sample
+ * aws.cache.hit / aws.cache.miss {cache: instance_profile | eks_nodes | instance_not_found}, sample
  * aws.describe_instances.batch_size, counter aws.retries{api}.
  */
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
@@ -40,6 +43,7 @@ import { type Deadline, raceSignal, sleep, startDeadline } from "../common/signa
 import { AwsClientPool, type RetryMode } from "./clients";
 import {
   AssumedRoleCredentials,
+  BaseCredentialsAccount,
   baseCredentialProvider,
   type CredentialProvider,
   describePrincipal,
@@ -92,8 +96,8 @@ export interface AwsAccessOptions {
   /** `aws_call_timeout`, default 20 000 ms. */
   callTimeoutMs?: number;
   /**
-   * `describe_instances_batch_window`, default 200 ms: the minimum interval between partial
-   * DescribeInstances calls per account and region (an idle lookup goes out at once); 0
+   * `describe_instances_batch_window`, default 200 ms: the refill interval of the
+   * DescribeInstances budget per (credentials, region) (describe-instances-batcher.ts); 0
    * disables batching.
    */
   describeBatchWindowMs?: number;
@@ -147,6 +151,15 @@ export interface AwsAccess {
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const MAX_PAGES = 50;
 
+/**
+ * How long a final "not found" is kept per (account, instance). Signed documents never
+ * expire and public ones exist: replaying one must not cost a DescribeInstances each time.
+ * Short, because a just-launched instance that attested too early should succeed on the
+ * agent's next try.
+ */
+export const NOT_FOUND_CACHE_TTL_MS = 5_000;
+const NOT_FOUND_CACHE_ENTRIES = 10_000;
+
 export function createAwsAccess(options: AwsAccessOptions = {}): AwsAccess {
   return new AwsAccessImpl(options);
 }
@@ -168,6 +181,12 @@ class AwsAccessImpl implements AwsAccess {
   private readonly pool: AwsClientPool;
   private readonly batcher: DescribeInstancesBatcher<Instance>;
   private readonly profiles: SingleFlightCache<string[]>;
+  /** Final "not found" verdicts per account|instance: the number of lookups made. */
+  private readonly notFound = new SingleFlightCache<number>({
+    ttlMs: NOT_FOUND_CACHE_TTL_MS,
+    maxEntries: NOT_FOUND_CACHE_ENTRIES,
+  });
+  private readonly baseAccount: BaseCredentialsAccount;
   private readonly eks: EksMembership;
   private closed = false;
 
@@ -203,7 +222,7 @@ class AwsAccessImpl implements AwsAccess {
     this.pool = new AwsClientPool({
       credentialsFor: (account, region): CredentialProvider =>
         this.assumed === undefined ? base : this.assumed.provider(account, region),
-      scopeOf: (account) => (this.assumed === undefined ? "*" : account),
+      scopeOf: (account) => this.credentialScope(account),
       callTimeoutMs: this.settings.callTimeoutMs,
       maxAttempts: positive(options.maxAttempts, 4),
       retryMode: options.retryMode ?? "standard",
@@ -225,6 +244,13 @@ class AwsAccessImpl implements AwsAccess {
             logger: this.logger,
             metrics: this.metrics,
           });
+    this.baseAccount = new BaseCredentialsAccount({
+      base,
+      stsConfig: (region) => this.pool.config(undefined, region),
+      timeoutMs: this.settings.callTimeoutMs,
+      logger: this.logger,
+      metrics: this.metrics,
+    });
     this.batcher = new DescribeInstancesBatcher<Instance>({
       windowMs: this.settings.batchWindowMs,
       fetch: (target, ids) => this.fetchInstances(target, ids),
@@ -242,6 +268,27 @@ class AwsAccessImpl implements AwsAccess {
     return this.assumed?.roleArn(account);
   }
 
+  /**
+   * Whose credentials sign calls about nodes of `account`: the account's own role session with
+   * assume_role, else the server's base credentials for every account. Clients and the
+   * DescribeInstances budget are per scope, because EC2 throttles the signing account.
+   */
+  private credentialScope(account: string): string {
+    return this.assumed === undefined ? "*" : account;
+  }
+
+  /**
+   * Whether looking again for an instance EC2 did not show can ever find it: only when the
+   * credentials act in the document's account (always with assume_role). Without assume_role
+   * the server's credentials see only their own account, so a document from another account
+   * is answered "not found" after one lookup. Unknown (STS unreachable): look again.
+   */
+  private async mayLookAgain(account: string, region: string): Promise<boolean> {
+    if (this.assumed !== undefined) return true;
+    const home = await this.baseAccount.get(region);
+    return home === undefined || home === account;
+  }
+
   async describeInstance(
     account: string,
     region: string,
@@ -253,7 +300,11 @@ class AwsAccessImpl implements AwsAccess {
     if (!INSTANCE_ID.test(instanceId)) {
       throw invalidArgument(`malformed instance ID ${JSON.stringify(instanceId.slice(0, 40))}`);
     }
-    const target: BatchTarget = { key: `${account}|${region}`, account, region };
+    const cacheKey = `${account}|${instanceId}`;
+    const known = this.notFound.peek(cacheKey);
+    this.countCache("instance_not_found", known !== undefined);
+    if (known !== undefined) throw this.notFoundError(instanceId, account, region, known.value, true);
+    const target: BatchTarget = { key: `${this.credentialScope(account)}|${region}`, account, region };
     const deadline = this.deadline("DescribeInstances", account, region, signal);
     try {
       for (let attempt = 0; ; attempt++) {
@@ -266,12 +317,16 @@ class AwsAccessImpl implements AwsAccess {
         if (instance !== undefined) return checkState(instance, account, region);
         const delay = this.settings.notFoundDelayMs * 2 ** attempt;
         // A just-launched instance can be briefly unknown to DescribeInstances (eventual
-        // consistency); look again a few times, but never past the deadline.
-        if (attempt >= this.settings.notFoundRetries || delay >= deadline.remainingMs()) {
+        // consistency); look again a few times, but never past the deadline, and never when
+        // these credentials cannot see the document's account.
+        if (
+          attempt >= this.settings.notFoundRetries ||
+          delay >= deadline.remainingMs() ||
+          (attempt === 0 && !(await raceSignal(this.mayLookAgain(account, region), deadline.signal)))
+        ) {
           this.metrics.incrCounter(["aws", "instance_not_found"], 1);
-          throw permissionDenied(
-            `instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${attempt + 1} lookups)${this.assumed === undefined ? "; the server's credentials only see their own account unless assume_role is set" : ` using role ${this.assumed.roleArn(account)}`}`,
-          );
+          this.notFound.set(cacheKey, attempt + 1);
+          throw this.notFoundError(instanceId, account, region, attempt + 1, false);
         }
         this.logger.debug("instance not visible yet, looking again", {
           instance_id: instanceId,
@@ -284,6 +339,23 @@ class AwsAccessImpl implements AwsAccess {
     } finally {
       deadline.dispose();
     }
+  }
+
+  private notFoundError(
+    instanceId: string,
+    account: string,
+    region: string,
+    lookups: number,
+    cached: boolean,
+  ): Error {
+    const credentials =
+      this.assumed === undefined
+        ? "; the server's credentials only see their own account unless assume_role is set"
+        : ` using role ${this.assumed.roleArn(account)}`;
+    const when = cached ? ` within the last ${NOT_FOUND_CACHE_TTL_MS / 1000} s` : "";
+    return permissionDenied(
+      `instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${lookups} lookups${when})${credentials}`,
+    );
   }
 
   async getInstanceProfileRoles(

@@ -55,7 +55,7 @@ export class SingleFlightCache<V> {
     this.inFlight.set(key, started);
     try {
       const value = await started;
-      if (this.options.ttlMs > 0) this.store(key, value);
+      if (this.options.ttlMs > 0) this.set(key, value);
       return { value, hit: false };
     } finally {
       this.inFlight.delete(key);
@@ -70,7 +70,8 @@ export class SingleFlightCache<V> {
     this.entries.clear();
   }
 
-  private store(key: string, value: V): void {
+  /** Stores a value learned elsewhere (e.g. a verdict reached after retries). */
+  set(key: string, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, { value, storedAt: this.now() });
     while (this.entries.size > this.options.maxEntries) {

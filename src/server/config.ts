@@ -181,7 +181,7 @@ export const serverFields = {
     default: "200ms",
     min: "0s",
     max: "1s",
-    doc: "Pacing of DescribeInstances per account and region: a lookup with no call in the last window is sent at once; under load, lookups share one call per window (sent early at 200 IDs). Bounds the call rate, not idle latency. 0 disables batching (one call per attestation, as SPIRE).",
+    doc: "Budget of DescribeInstances per signing credentials and region: one call per window with a burst of 2. While the budget lasts a lookup is sent at once; when it is spent, lookups share one call per window (sent early at 200 IDs) until a window passes idle. Bounds the call rate, not idle latency. 0 disables batching (one call per attestation, as SPIRE).",
   },
   instance_profile_cache_ttl: {
     type: "duration",

@@ -2,6 +2,8 @@
  * The server attestor in-process, wired to a scenario's loopback AWS: what the pipeline specs
  * (src/server, test/parity, test/faults) drive without gRPC or processes.
  */
+
+import type { AwsAccessOptions } from "../aws";
 import { isPluginError } from "../common/errors";
 import { type LogFields, type Logger, type LogLevel, silentLogger } from "../common/logger";
 import { noopMetrics } from "../common/metrics";
@@ -20,6 +22,8 @@ export interface InProcessServerOptions {
   logger?: Logger;
   /** How long a refused AssumeRole is remembered (src/aws/credentials.ts); default 30 s. */
   assumeRoleFailureTtlMs?: number;
+  /** AWS access settings over the test defaults (e.g. the production not-found retries). */
+  aws?: Partial<AwsAccessOptions>;
 }
 
 export function inProcessServerPlugin(
@@ -41,6 +45,7 @@ export function inProcessServerPlugin(
       ...(options.assumeRoleFailureTtlMs === undefined
         ? {}
         : { assumeRoleFailureTtlMs: options.assumeRoleFailureTtlMs }),
+      ...options.aws,
     },
     org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
     // Keep the developer's AWS_* variables out of the plugin under test.
