@@ -9,7 +9,7 @@ describe("agent config", () => {
       ec2MetadataEndpoint: undefined,
       imdsRetries: 2,
       disableImdsv1Fallback: false,
-      logLevel: "debug",
+      logLevel: "info",
     });
     expect(config?.imdsTimeout.ms).toBe(1000);
   });

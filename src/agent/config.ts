@@ -9,6 +9,7 @@ import { type Duration, decodeWithSchema, type Fields, parseForDecoding } from "
 import {
   type ConfigParseResult,
   checkLogLevel,
+  DEFAULT_LOG_LEVEL,
   type LogLevel,
   logLevelField,
   sortProblems,
@@ -75,7 +76,7 @@ export function agentConfigFromAst(root: ObjectList): ConfigParseResult<AgentCon
       imdsTimeout: raw.imds_timeout,
       imdsRetries: raw.imds_retries,
       disableImdsv1Fallback: raw.disable_imdsv1_fallback,
-      logLevel: logLevel ?? "debug",
+      logLevel: logLevel ?? DEFAULT_LOG_LEVEL,
       positions,
     },
   };

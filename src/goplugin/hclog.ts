@@ -128,7 +128,7 @@ export class HclogLogger implements Logger {
     inherited?: { state: LoggerState; fields: ReadonlyArray<readonly [string, string]> },
   ) {
     this.state = inherited?.state ?? {
-      level: options.level ?? "debug",
+      level: options.level ?? "info",
       sink: options.sink ?? stderrSink,
       clock: options.clock ?? nowMicros,
     };

@@ -186,7 +186,7 @@ export function verifyInstanceIdentitySync(
   checkSignatureKindAllowed(kind, policy);
   const text = signatureText(payload, kind);
   const documentBytes = Buffer.from(payload.document, "utf8");
-  // Only used to pick the certificate: nothing read here is trusted.
+  // Trusted only once the signature over these exact bytes has been verified below.
   const claimed = parseDocument(documentBytes);
   const certKind = CERTIFICATE_KIND_FOR[kind];
   const candidates = options.store.candidates(claimed.region, certKind);
@@ -205,10 +205,13 @@ export function verifyInstanceIdentitySync(
     certificate = verified.certificate;
     verifiedBytes = verified.content;
   }
-  const document = parseDocument(verifiedBytes);
-  // Holds by construction (same bytes); checked because the certificate was chosen by the
-  // unverified region, and a region/certificate mismatch must never slip through a refactor.
-  if (document.region !== claimed.region || document.region !== certificate.region) {
+  // The verified bytes are the document bytes (the same buffer for the legacy signature, equal
+  // byte for byte for PKCS#7, checked above), so the document parsed from them to pick the
+  // certificate is the verified document: parsing it again could not differ (issue 18).
+  const document = claimed;
+  // Checked because the certificate was chosen by the region read before verification, and a
+  // region/certificate mismatch must never slip through a refactor.
+  if (document.region !== certificate.region) {
     throw permissionDenied("the verified document's region does not match the certificate's region");
   }
   const now = typeof options.now === "function" ? options.now() : (options.now ?? new Date());

@@ -25,7 +25,7 @@ describe("server config", () => {
       maxLaunchAge: undefined,
       awsCertificates: [],
       verifyClientIp: false,
-      logLevel: "debug",
+      logLevel: "info",
     });
     expect(config?.awsCallTimeout.ms).toBe(20_000);
     expect(config?.describeInstancesBatchWindow.ms).toBe(200);

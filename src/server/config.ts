@@ -40,10 +40,18 @@ const TTL_INVALID =
 const TTL_MIN =
   'please ensure that "org_account_map_ttl" if configured, it should be greater than or equal to "1m". Otherwise remove the: "org_account_map_ttl", in the block: "verify_organization". Default TTL will be: "3m"';
 
+/**
+ * `info`, the level SPIRE keeps by default: SPIRE passes plugins no level (go-plugin's
+ * environment has none, and SPIRE's hclog adapter in pkg/common/log/hclog_adapter.go reports
+ * NoLevel and filters each line by SPIRE's own log_level, INFO unless set). Lines below it
+ * would be formatted, written and parsed only to be dropped by SPIRE.
+ */
+export const DEFAULT_LOG_LEVEL = "info";
+
 export const logLevelField = {
   type: "string",
-  doc: "Log level of the plugin's own log lines: trace, debug, info, warn or error. SPIRE's log_level filters them again.",
-  default: "debug",
+  doc: "Log level of the plugin's own log lines: trace, debug, info, warn or error. SPIRE's log_level filters them again; set both to see debug lines.",
+  default: DEFAULT_LOG_LEVEL,
 } as const;
 
 export const serverFields = {
@@ -401,7 +409,7 @@ export function serverConfigFromAst(
       awsCallTimeout: raw.aws_call_timeout,
       describeInstancesBatchWindow: raw.describe_instances_batch_window,
       instanceProfileCacheTtl: raw.instance_profile_cache_ttl,
-      logLevel: logLevel ?? "debug",
+      logLevel: logLevel ?? DEFAULT_LOG_LEVEL,
       positions,
     },
   };

@@ -68,7 +68,8 @@ export async function serve(options: ServeOptions): Promise<ServedPlugin> {
       try {
         await sides?.close();
       } finally {
-        conn?.close();
+        // Sends the metrics aggregated since the last flush (bounded wait).
+        await conn?.drain();
       }
     },
   });

@@ -234,7 +234,8 @@ describe("scripted attestors over the runtime", () => {
   it("Metrics reach the host service", async () => {
     const host = track(await loadPlugin({ command: FIXTURE, args: ["server"], side: "server" }));
     expect((await host.attest(enc.encode("metrics"))).ok).toBe(true);
-    for (let i = 0; i < 100 && host.metrics.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    // Aggregated in the plugin and flushed every second (METRICS_FLUSH_INTERVAL_MS).
+    for (let i = 0; i < 500 && host.metrics.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
     expect(host.metrics.map((m) => m.method).sort()).toEqual([
       "AddSample",
       "IncrCounter",
