@@ -17,6 +17,7 @@ import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { build } from "esbuild";
+import { buildFixturePlugin } from "../test/global-setup";
 import { NODE_TARGET } from "./bundle";
 
 // Nothing here reaches beyond loopback: the guard refuses it in this process and, through
@@ -132,6 +133,10 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const before = machine();
   try {
+    // The floor for CPU per attestation: the plugin runtime with an attestor that does nothing.
+    const stub = join(outDir, "stub-plugin");
+    await buildFixturePlugin(stub);
+    process.env.BENCH_STUB_PLUGIN = stub;
     for (const name of names) {
       const file = await bundleScenario(name, outDir);
       const startLoad = loadavg()[0] ?? 0;

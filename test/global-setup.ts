@@ -11,7 +11,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { bundle, NODE_TARGET } from "../scripts/bundle";
 
@@ -38,10 +38,19 @@ function armLoopbackGuard(): () => void {
 export default async function setup(): Promise<() => void> {
   const checkLoopback = armLoopbackGuard();
   await bundle();
-  mkdirSync(join(root, "test", "interop", "bin"), { recursive: true });
+  await buildFixturePlugin();
+  return checkLoopback;
+}
+
+/**
+ * The scripted plugin: the real runtime with attestors that do no work. `npm run bench` uses it
+ * as the floor of a grpc-js plugin (payload "challenges:0" answers at once).
+ */
+export async function buildFixturePlugin(outfile = FIXTURE_PLUGIN): Promise<void> {
+  mkdirSync(dirname(outfile), { recursive: true });
   await build({
     entryPoints: [join(root, "test", "interop", "fixtures", "scripted-plugin.ts")],
-    outfile: FIXTURE_PLUGIN,
+    outfile,
     bundle: true,
     platform: "node",
     format: "cjs",
@@ -50,6 +59,5 @@ export default async function setup(): Promise<() => void> {
     banner: { js: "#!/usr/bin/env node" },
     logLevel: "warning",
   });
-  chmodSync(FIXTURE_PLUGIN, 0o755);
-  return checkLoopback;
+  chmodSync(outfile, 0o755);
 }

@@ -128,7 +128,9 @@ export class HclogLogger implements Logger {
     inherited?: { state: LoggerState; fields: ReadonlyArray<readonly [string, string]> },
   ) {
     this.state = inherited?.state ?? {
-      level: options.level ?? "info",
+      // Until Configure applies log_level (default info): the few start-up lines stay
+      // visible to a SPIRE running at debug; per-attestation lines come after Configure.
+      level: options.level ?? "debug",
       sink: options.sink ?? stderrSink,
       clock: options.clock ?? nowMicros,
     };

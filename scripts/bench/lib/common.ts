@@ -50,10 +50,27 @@ export function round(value: number, digits = 1): number {
 
 /** Resident set size of a process in MB, from /proc/<pid>/status (Linux). */
 export function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS");
+}
+
+/** The highest resident set size the process has had so far, in MB (VmHWM). */
+export function peakRssMb(pid: number): number {
+  return statusMb(pid, "VmHWM");
+}
+
+function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (match?.[1] === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
+  if (match?.[1] === undefined) throw new Error(`no ${field} for pid ${pid}`);
   return round(Number(match[1]) / 1024);
+}
+
+/** The scripted stub plugin scripts/bench.ts builds: the runtime's floor (BENCH_STUB_PLUGIN). */
+export function stubPluginPath(): string {
+  const path = process.env.BENCH_STUB_PLUGIN;
+  if (path === undefined || path === "")
+    throw new Error("BENCH_STUB_PLUGIN is not set (run through scripts/bench.ts)");
+  return path;
 }
 
 /** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat. */
