@@ -101,6 +101,24 @@ describe("server attestor: accepted nodes", () => {
   });
 });
 
+describe("server attestor: Configure log", () => {
+  it("names SPIRE's permissive defaults as hints on its one INFO line, with no WARN", async () => {
+    await configure();
+    expect(logs.filter((l) => l.level === "warn")).toEqual([]);
+    const line = logs.find((l) => l.message === "Configured aws_iid server attestor");
+    expect(line?.level).toBe("info");
+    expect(String(line?.fields.hints)).toMatch(
+      /^require_rsa2048_signature is off: .*; max_launch_age is not set: /,
+    );
+  });
+
+  it("has no hints once the operator closed those doors", async () => {
+    await configure('require_rsa2048_signature = true\nmax_launch_age = "10m"');
+    const line = logs.find((l) => l.message === "Configured aws_iid server attestor");
+    expect(line?.fields).not.toHaveProperty("hints");
+  });
+});
+
 describe("server attestor: rejections carry the code the agent acts on", () => {
   it("answers FailedPrecondition before Configure", async () => {
     const node = scenario.addNode();

@@ -89,12 +89,16 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       );
     }
     if (previous !== undefined) this.retire(previous, next.config.awsCallTimeout.ms);
-    for (const note of securityNotes(next.config)) this.log.warn(note);
+    // SPIRE's own defaults leave these doors open; a drop-in must accept them quietly, so they
+    // ride on the one INFO line of every Configure instead of WARNs (spire-server validate shows
+    // them as notes).
+    const hints = securityNotes(next.config);
     this.log.info("Configured aws_iid server attestor", {
       trust_domain: core.trustDomain,
       partition: next.config.partition,
       organization: next.config.verifyOrganization?.mode ?? "off",
       require_rsa2048_signature: next.config.requireRsa2048Signature,
+      ...(hints.length > 0 ? { hints: hints.join("; ") } : {}),
     });
   }
 

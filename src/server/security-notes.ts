@@ -1,7 +1,8 @@
 /**
- * Notes for `spire-server validate` and the Configure log: settings that are valid but leave
- * a door open an operator may not know about. They are warnings, not errors, because each is
- * SPIRE's own default and a drop-in replacement must accept SPIRE's configs as they are.
+ * Notes for `spire-server validate` and the Configure log line: settings that are valid but
+ * leave a door open an operator may not know about. They are hints, not errors or warnings,
+ * because each is SPIRE's own default and a drop-in replacement must accept SPIRE's configs as
+ * they are, without a WARN on every Configure.
  */
 import type { ServerConfig } from "./config";
 
