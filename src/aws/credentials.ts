@@ -63,7 +63,7 @@ export function describePrincipal(
   if (assumeRole !== undefined && account !== undefined && partition !== undefined) {
     return `role ${roleArn(partition, account, assumeRole)}`;
   }
-  return keys.accessKeyId ? "the configured access_key_id" : "the credentials of the AWS SDK default chain";
+  return keys.accessKeyId ? "the configured access_key_id" : "the credentials from the AWS SDK default chain";
 }
 
 export interface BaseAccountOptions {

@@ -35,7 +35,7 @@ describe("failureKind / classifyAwsError", () => {
     ["ExpiredToken", 400, undefined, "credentials"],
     ["RequestExpired", 400, undefined, "credentials"],
     ["AuthFailure", 401, undefined, "credentials"],
-    ["CredentialsProviderError", undefined, undefined, "credentials"],
+    ["CredentialsProviderError", undefined, undefined, "no-credentials"],
     ["InternalError", 500, undefined, "server-error"],
     ["Unknown", 502, undefined, "server-error"],
     ["ValidationError", 400, undefined, "other"],
@@ -43,6 +43,20 @@ describe("failureKind / classifyAwsError", () => {
     const err = sdkError(name, status, "m", code);
     expect(failureKind(err)).toBe(kind);
     expect(classifyAwsError(err, ctx).code).toBe(Code.Unavailable);
+  });
+
+  it("says no credentials were found, and where the SDK looked, when the chain comes up empty", () => {
+    const err = classifyAwsError(
+      sdkError("CredentialsProviderError", undefined, "Could not load credentials from any providers"),
+      { ...ctx, principal: "the credentials from the AWS SDK default chain" },
+    );
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toMatch(/^no AWS credentials to call DescribeInstances in account /);
+    expect(err.message).toMatch(
+      /AWS SDK default credential chain found none \(it tried .*instance role.*\); AWS never saw the request/,
+    );
+    expect(err.message).toContain("Could not load credentials from any providers");
+    expect(err.message).not.toMatch(/rejected|credentials of the credentials/);
   });
 
   it("recognises SDK deserialization failures as malformed", () => {

@@ -65,7 +65,6 @@ const BAD_CREDENTIALS = new Set([
   "InvalidSignatureException",
   "IncompleteSignature",
   "MissingAuthenticationToken",
-  "CredentialsProviderError",
   "InvalidAccessKeyId",
 ]);
 
@@ -120,6 +119,7 @@ export type AwsFailureKind =
   | "timeout"
   | "access-denied"
   | "credentials"
+  | "no-credentials"
   | "server-error"
   | "network"
   | "malformed"
@@ -136,6 +136,8 @@ export function failureKind(err: unknown): AwsFailureKind {
   if (code === "AbortError" || code === "TimeoutError" || code === "RequestTimeout") return "timeout";
   if (ACCESS_DENIED.has(code)) return "access-denied";
   if (BAD_CREDENTIALS.has(code)) return "credentials";
+  // The SDK's credential chain found nothing locally: no request ever reached AWS.
+  if (code === "CredentialsProviderError") return "no-credentials";
   if (NETWORK_CODES.has(code)) return "network";
   if (status !== undefined && status >= 500) return "server-error";
   const message = briefMessage(err);
@@ -148,6 +150,17 @@ export function failureKind(err: unknown): AwsFailureKind {
   }
   return "other";
 }
+
+/**
+ * What the SDK's default chain (fromNodeProviderChain) looks at, in its order, for the message
+ * an operator sees off EC2 or without a role: AWS never saw a request, so "rejected" would be
+ * wrong.
+ */
+const NO_CREDENTIALS_HINT =
+  "the AWS SDK default credential chain found none (it tried the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment, " +
+  "the shared config and credentials files (AWS_PROFILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE, e.g. EKS IRSA), " +
+  "ECS/EKS container credentials and the EC2 instance role from IMDS); AWS never saw the request. " +
+  "Give the server a role or set access_key_id/secret_access_key";
 
 /** Maps any failure of an AWS call to the PluginError an agent should see. */
 export function classifyAwsError(err: unknown, ctx: AwsCallContext): PluginError {
@@ -179,7 +192,12 @@ export function classifyAwsError(err: unknown, ctx: AwsCallContext): PluginError
       );
     case "credentials":
       return unavailable(
-        `AWS rejected the credentials of ${ctx.principal} for ${ctx.api} in ${where} (${code}); check the server's AWS credentials`,
+        `AWS rejected ${ctx.principal} for ${ctx.api} in ${where} (${code}); check the server's AWS credentials`,
+        err,
+      );
+    case "no-credentials":
+      return unavailable(
+        `no AWS credentials to call ${ctx.api} in ${where}: ${NO_CREDENTIALS_HINT} (${detail})`,
         err,
       );
     case "server-error":

@@ -682,7 +682,7 @@ class AwsAccessImpl implements AwsAccess {
         timeoutMs: this.settings.callTimeoutMs,
       });
       // Missing permissions and rejected credentials are the operator's to fix: say so at WARN.
-      if (kind === "access-denied" || kind === "credentials") {
+      if (kind === "access-denied" || kind === "credentials" || kind === "no-credentials") {
         this.logger.warn(classified.message, { api, account, region, code: awsErrorCode(err) });
       }
       this.logger.debug("AWS call failed", {
