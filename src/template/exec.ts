@@ -176,7 +176,7 @@ class Executor {
     if (first === undefined) this.fail("empty command");
     switch (first.type) {
       case "field":
-        return this.evalFieldChain(dot, dot, first, first.idents, cmd.args, final);
+        return this.evalFieldChain(dot, first, first.idents, cmd.args, final);
       case "chain":
         return this.evalChain(dot, first, cmd.args, final);
       case "identifier":
@@ -185,7 +185,7 @@ class Executor {
         this.notAFunction(cmd.args, final);
         return this.evalPipeline(dot, first.pipe);
       case "variable":
-        return this.evalVariable(dot, first, cmd.args, final);
+        return this.evalVariable(first, cmd.args, final);
     }
     this.at(first.pos, argString(first));
     this.notAFunction(cmd.args, final);
@@ -219,7 +219,6 @@ class Executor {
   }
 
   private evalFieldChain(
-    dot: GoValue,
     receiver: GoValue,
     node: ArgNode,
     idents: readonly string[],
@@ -232,7 +231,6 @@ class Executor {
       const last = i === idents.length - 1;
       cur = this.evalField(name, last ? args : [], last ? final : MISSING, cur);
     });
-    void dot;
     return cur;
   }
 
@@ -254,12 +252,7 @@ class Executor {
     this.fail(`can't evaluate field ${name} in type ${goTypeName(receiver)}`);
   }
 
-  private evalVariable(
-    dot: GoValue,
-    node: ArgNode & { type: "variable" },
-    args: readonly ArgNode[],
-    final: Final,
-  ) {
+  private evalVariable(node: ArgNode & { type: "variable" }, args: readonly ArgNode[], final: Final) {
     this.at(node.pos, argString(node));
     const [name = "", ...fields] = node.idents;
     const v = [...this.vars].reverse().find((x) => x.name === name);
@@ -268,7 +261,7 @@ class Executor {
       this.notAFunction(args, final);
       return v.value;
     }
-    return this.evalFieldChain(dot, v.value, node, fields, args, final);
+    return this.evalFieldChain(v.value, node, fields, args, final);
   }
 
   private evalChain(
@@ -280,7 +273,7 @@ class Executor {
     this.at(chain.pos, argString(chain));
     if (chain.node.type === "nil") this.fail(`indirection through explicit nil in ${argString(chain)}`);
     const receiver = this.evalArg(dot, "any", chain.node);
-    return this.evalFieldChain(dot, receiver, chain, chain.fields, args, final);
+    return this.evalFieldChain(receiver, chain, chain.fields, args, final);
   }
 
   private evalFunction(
@@ -343,9 +336,9 @@ class Executor {
         this.fail(`cannot assign nil to ${goParamName(type)}`);
         break;
       case "field":
-        return this.validateType(this.evalFieldChain(dot, dot, node, node.idents, [node], MISSING), type);
+        return this.validateType(this.evalFieldChain(dot, node, node.idents, [node], MISSING), type);
       case "variable":
-        return this.validateType(this.evalVariable(dot, node, [], MISSING), type);
+        return this.validateType(this.evalVariable(node, [], MISSING), type);
       case "pipe":
         return this.validateType(this.evalPipeline(dot, node.pipe), type);
       case "identifier":
