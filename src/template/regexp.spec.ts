@@ -93,7 +93,6 @@ describe("goReplaceAll", () => {
     ["a(x*)b", "-ab-axxb-", "$1W", "---"],
     ["a(x*)b", "-ab-axxb-", "$$1", "-$1-$1-"],
     ["a(x*)b", "-ab-axxb-", "$", "-$-$-"],
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: Go's ${name} expansion, not a JS template.
     ["a(x*)b", "-ab-axxb-", "${1", "-${1-${1-"],
     ["(?P<first>\\w+)-(?P<second>\\w+)", "ab-cd", "$second.$first", "cd.ab"],
     ["(a)", "a", "[$01]", "[]"],
