@@ -124,7 +124,9 @@ describe("createAwsAccess against the fakes", () => {
     expect(last.status).toBe("rejected");
     const err = (last as PromiseRejectedResult).reason as PluginError;
     expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.message).toContain(`instance ${unknown} not found in account ${ACCOUNT} region ${REGION}`);
+    expect(err.message).toContain(
+      `failed to query AWS via describe-instances: returned no reservations: instance ${unknown} not found in account ${ACCOUNT} region ${REGION}`,
+    );
     expect(aws.server.calls.count({ service: "ec2", action: "DescribeInstances" })).toBe(
       Math.ceil(451 / 200),
     );

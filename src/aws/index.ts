@@ -10,7 +10,7 @@
  *
  * Contract (what the server pipeline can rely on):
  * - `describeInstance` resolves only with an instance in state pending or running. It rejects
- *   with PermissionDenied "instance i-… not found in account … region …" (after bounded
+ *   with PermissionDenied "…returned no reservations: instance i-… not found in account … region …" (after bounded
  *   retries for EC2's eventual consistency, and only when the credentials act in the
  *   document's account; the verdict is then kept NOT_FOUND_CACHE_TTL_MS per account and
  *   instance) or "instance i-… is stopped …"; with
@@ -36,7 +36,7 @@ import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { Instance } from "@aws-sdk/client-ec2";
 import type { EKSClient } from "@aws-sdk/client-eks";
 import type { GetInstanceProfileCommandOutput } from "@aws-sdk/client-iam";
-import { invalidArgument, isPluginError, permissionDenied, unavailable } from "../common/errors";
+import { internal, invalidArgument, isPluginError, permissionDenied, unavailable } from "../common/errors";
 import { type Logger, silentLogger } from "../common/logger";
 import { type Metrics, noopMetrics } from "../common/metrics";
 import { type Deadline, raceSignal, sleep, startDeadline } from "../common/signals";
@@ -56,12 +56,12 @@ import {
 import { EksMembership } from "./eks-membership";
 import { awsErrorCode, classifyAwsError, failureKind } from "./errors";
 import {
+  instanceProfileNameFromArn,
   isAccountId,
   isPartition,
   isRegion,
   isRoleName,
   type Partition,
-  parseInstanceProfileArn,
 } from "./partition";
 import { loadAutoScaling, loadEc2, loadEks, loadIam } from "./sdk";
 import { SingleFlightCache } from "./single-flight-cache";
@@ -69,13 +69,13 @@ import { SingleFlightCache } from "./single-flight-cache";
 export type { RetryMode } from "./clients";
 export { type AwsCallContext, awsErrorCode, classifyAwsError, failureKind } from "./errors";
 export {
+  instanceProfileNameFromArn,
   isAccountId,
   isPartition,
   isRegion,
   isRoleName,
   PARTITIONS,
   type Partition,
-  parseInstanceProfileArn,
   roleArn,
 } from "./partition";
 
@@ -353,8 +353,10 @@ class AwsAccessImpl implements AwsAccess {
         ? "; the server's credentials only see their own account unless assume_role is set"
         : ` using role ${this.assumed.roleArn(account)}`;
     const when = cached ? ` within the last ${NOT_FOUND_CACHE_TTL_MS / 1000} s` : "";
+    // SPIRE's words first ("returned no reservations"; its "returned no instances", a
+    // reservation without instances, is the same answer for a lookup by ID), then why.
     return permissionDenied(
-      `instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${lookups} lookups${when})${credentials}`,
+      `failed to query AWS via describe-instances: returned no reservations: instance ${instanceId} not found in account ${account} region ${region} (DescribeInstances, ${lookups} lookups${when})${credentials}`,
     );
   }
 
@@ -366,18 +368,20 @@ class AwsAccessImpl implements AwsAccess {
   ): Promise<string[]> {
     this.checkOpen();
     checkLocation(account, region);
-    const parsed = parseInstanceProfileArn(profileArn);
-    if (parsed === undefined) {
-      throw unavailable(
-        `malformed instance profile ARN from DescribeInstances: ${JSON.stringify(profileArn.slice(0, 200))}`,
-      );
+    const parsed = instanceProfileNameFromArn(profileArn);
+    if ("reason" in parsed) {
+      // SPIRE's code and words: AWS handed us an ARN we cannot use, and asking again will not
+      // change it, so never Unavailable (the agent would retry forever).
+      throw internal(`${parsed.reason}: ${JSON.stringify(profileArn.slice(0, 200))}`);
     }
     const load = (): Promise<string[]> => this.fetchProfileRoles(account, region, profileArn, parsed.name);
     const deadline = this.deadline("GetInstanceProfile", account, region, signal);
     try {
       const work =
         this.settings.profileTtlMs > 0
-          ? this.profiles.get(profileArn, load).then(({ value, hit }) => {
+          ? // Keyed by the document's account too: a short ARN (arn:aws::::instance-profile/x)
+            // names no account, and the lookup is made in the document's account.
+            this.profiles.get(`${account}|${profileArn}`, load).then(({ value, hit }) => {
               this.countCache("instance_profile", hit);
               return value;
             })

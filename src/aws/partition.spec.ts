@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isPartition, isRegion, PARTITIONS, parseInstanceProfileArn, roleArn } from "./partition";
+import { instanceProfileNameFromArn, isPartition, isRegion, PARTITIONS, roleArn } from "./partition";
 
 describe("partitions and ARNs", () => {
   it("accepts the six partitions, including those SPIRE refuses", () => {
@@ -14,16 +14,41 @@ describe("partitions and ARNs", () => {
     );
   });
 
-  it("takes the profile name from the last path segment (SPIRE #2825)", () => {
-    expect(parseInstanceProfileArn("arn:aws:iam::123456789012:instance-profile/a/b/web")).toEqual({
-      partition: "aws",
-      account: "123456789012",
-      path: "/a/b/",
+  it("reads instance profile ARNs as SPIRE's instanceProfileNameFromArn does", () => {
+    // SPIRE's own cases (awsiid iid_test.go TestInstanceProfileArnParsing) and #2825 paths.
+    expect(
+      instanceProfileNameFromArn("arn:aws:iam::123412341234:instance-profile/nodes.test.k8s.local"),
+    ).toEqual({
+      name: "nodes.test.k8s.local",
+    });
+    expect(instanceProfileNameFromArn("arn:aws:iam::123456789012:instance-profile/a/b/web")).toEqual({
       name: "web",
     });
-    expect(parseInstanceProfileArn("arn:aws-cn:iam::123456789012:instance-profile/web")?.name).toBe("web");
-    expect(parseInstanceProfileArn("arn:aws:iam::123456789012:role/web")).toBeUndefined();
-    expect(parseInstanceProfileArn("arn:aws:iam::1234:instance-profile/web")).toBeUndefined();
+    expect(instanceProfileNameFromArn("arn:aws-cn:iam::123456789012:instance-profile/web")).toEqual({
+      name: "web",
+    });
+    // Go's arn.Parse takes empty sections: SPIRE attests with this short form.
+    expect(instanceProfileNameFromArn("arn:aws::::instance-profile/test-profile")).toEqual({
+      name: "test-profile",
+    });
+    expect(instanceProfileNameFromArn("not-an-arn")).toEqual({
+      reason: "failed to parse arn: invalid prefix",
+    });
+    expect(instanceProfileNameFromArn("arn:aws:iam::123456789012")).toEqual({
+      reason: "failed to parse arn: not enough sections",
+    });
+    expect(
+      instanceProfileNameFromArn(
+        "arn:aws:elasticbeanstalk:us-east-1:123456789012:environment/My App/MyEnvironment",
+      ),
+    ).toEqual({ reason: "arn is not for an instance profile" });
+    expect(instanceProfileNameFromArn("arn:aws:iam::123456789012:role/web")).toEqual({
+      reason: "arn is not for an instance profile",
+    });
+    // A name IAM would refuse is refused here, before any call.
+    expect(instanceProfileNameFromArn("arn:aws:iam::123456789012:instance-profile/we b")).toEqual({
+      reason: "arn is not for an instance profile",
+    });
   });
 
   it("recognises region codes", () => {

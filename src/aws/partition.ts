@@ -35,19 +35,25 @@ export function roleArn(partition: Partition, account: string, roleName: string)
   return `arn:${partition}:iam::${account}:role/${roleName}`;
 }
 
-export interface InstanceProfileArn {
-  partition: string;
-  account: string;
-  /** Last path segment: what GetInstanceProfile wants (SPIRE #2825 for profiles with paths). */
-  name: string;
-  path: string;
-}
-
-const PROFILE_ARN =
-  /^arn:([a-z-]+):iam::(\d{12}):instance-profile(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,128})$/;
-
-export function parseInstanceProfileArn(arn: string): InstanceProfileArn | undefined {
-  const m = PROFILE_ARN.exec(arn);
-  if (m === null) return undefined;
-  return { partition: m[1]!, account: m[2]!, path: m[3]!, name: m[4]! };
+/**
+ * The profile name GetInstanceProfile wants, from the ARN DescribeInstances reports, read the way
+ * SPIRE's instanceProfileNameFromArn does (pkg/server/plugin/nodeattestor/awsiid/iid.go): Go's
+ * arn.Parse (an "arn:" prefix and six ":"-separated sections, any of them empty, so the short
+ * `arn:aws::::instance-profile/name` is fine), then `instance-profile[/:](.+)` in the resource,
+ * then the last "/" segment (SPIRE #2825: profiles with paths). The account in the ARN is not
+ * used: like SPIRE, the profile is looked up in the document's account.
+ *
+ * Either a name or SPIRE's reason for refusing the ARN. We also refuse a name IAM itself would
+ * refuse (1-128 of [\w+=,.@-]), which SPIRE would only learn from a failed GetInstanceProfile.
+ */
+export function instanceProfileNameFromArn(arn: string): { name: string } | { reason: string } {
+  if (!arn.startsWith("arn:")) return { reason: "failed to parse arn: invalid prefix" };
+  const sections = arn.split(":");
+  if (sections.length < 6) return { reason: "failed to parse arn: not enough sections" };
+  const resource = sections.slice(5).join(":");
+  const m = /instance-profile[/:](.+)/.exec(resource);
+  if (m === null) return { reason: "arn is not for an instance profile" };
+  const name = m[1]!.split("/").at(-1)!;
+  if (!/^[\w+=,.@-]{1,128}$/.test(name)) return { reason: "arn is not for an instance profile" };
+  return { name };
 }

@@ -78,6 +78,24 @@ describe("server attestor: accepted nodes", () => {
     expect(decision?.fields).toMatchObject({ instance_id: i.instanceId, agent_id: attributes.spiffeId });
   });
 
+  it("takes a short instance profile ARN as SPIRE does, and refuses an unusable one with SPIRE's Internal", async () => {
+    scenario.aws.world.addInstanceProfile({
+      account: SCENARIO_ACCOUNT,
+      name: "test-profile",
+      roles: ["short-role"],
+    });
+    await configure();
+    const short = scenario.addNode({ profileArn: "arn:aws::::instance-profile/test-profile" });
+    const attributes = await plugin.attest(attestCtx(short.payload));
+    expect(attributes.selectorValues).toContain(`iamrole:arn:aws:iam::${SCENARIO_ACCOUNT}:role/short-role`);
+    const bad = scenario.addNode({
+      profileArn: "arn:aws:elasticbeanstalk:us-east-1:123456789012:environment/x",
+    });
+    const r = await rejection(plugin.attest(attestCtx(bad.payload)));
+    expect(r.code).toBe(Code.Internal);
+    expect(r.message).toMatch(/^arn is not for an instance profile: /);
+  });
+
   it("renders agent_path_template with tags", async () => {
     const node = scenario.addNode({ tags: { Hostname: "web-1" } });
     await configure('agent_path_template = "/{{ .PluginName }}/{{ .Tags.Hostname }}"');

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Code, isPluginError } from "../common/errors";
-import { buildSelectors, instanceProfileNameFromArn } from "./selectors";
+import { buildSelectors } from "./selectors";
 
 const doc = {
   accountId: "test-account",
@@ -82,28 +81,5 @@ describe("buildSelectors", () => {
     });
     const tags = selectors.filter((s) => s.startsWith("tag:"));
     expect(tags).toEqual(["tag:a:\uFF61", "tag:a:\u{1F600}"]);
-  });
-});
-
-describe("instanceProfileNameFromArn", () => {
-  it.each([
-    ["arn:aws:iam::123412341234:instance-profile/nodes.test.k8s.local", "nodes.test.k8s.local"],
-    ["arn:aws:iam::123412341234:instance-profile/some/path/nodes.test.k8s.local", "nodes.test.k8s.local"],
-    ["arn:aws::::instance-profile/test-profile", "test-profile"],
-  ])("%s → %s", (arn, name) => {
-    expect(instanceProfileNameFromArn(arn)).toBe(name);
-  });
-
-  it.each([
-    ["not an ARN", "instance-profile/x", "failed to parse arn: invalid prefix"],
-    ["too few sections", "arn:aws:iam", "failed to parse arn: not enough sections"],
-    ["a role ARN", "arn:aws:iam::1:role/x", "arn is not for an instance profile"],
-  ])("refuses %s as Internal (unexpected AWS data)", (_name, arn, message) => {
-    try {
-      instanceProfileNameFromArn(arn);
-      expect.unreachable();
-    } catch (err) {
-      expect(isPluginError(err) && err.code === Code.Internal && err.message === message).toBe(true);
-    }
   });
 });

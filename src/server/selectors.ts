@@ -12,7 +12,6 @@
  * the configured plugin name as the selector type.
  */
 import type { Instance } from "@aws-sdk/client-ec2";
-import { Code, PluginError } from "../common/errors";
 import { compareGoStrings } from "../common/go-strings";
 
 /** The verified instance identity document fields that become selectors. */
@@ -67,24 +66,4 @@ export function buildSelectors(inputs: SelectorInputs): string[] {
   for (const v of roleSelectors(inputs.roleArns)) set.add(v);
   for (const v of iidSelectors(inputs.document)) set.add(v);
   return [...set].sort(compareGoStrings);
-}
-
-const INSTANCE_PROFILE_RESOURCE = /instance-profile[/:](.+)/;
-
-/**
- * SPIRE's instanceProfileNameFromArn: the profile name is the last path segment of the
- * resource (profiles with paths, SPIRE #2796/#2825). An ARN AWS returned that we cannot read
- * is unexpected data, hence Internal, as in SPIRE.
- */
-export function instanceProfileNameFromArn(profileArn: string): string {
-  if (!profileArn.startsWith("arn:")) {
-    throw new PluginError(Code.Internal, "failed to parse arn: invalid prefix");
-  }
-  const sections = profileArn.split(":");
-  if (sections.length < 6) throw new PluginError(Code.Internal, "failed to parse arn: not enough sections");
-  const resource = sections.slice(5).join(":");
-  const m = INSTANCE_PROFILE_RESOURCE.exec(resource);
-  if (!m) throw new PluginError(Code.Internal, "arn is not for an instance profile");
-  const parts = (m[1] ?? "").split("/");
-  return parts[parts.length - 1] ?? "";
 }
