@@ -58,8 +58,8 @@ export const MAX_FILTER_VALUES_PER_CALL = 200;
 
 /**
  * Default `describe_instances_batch_window`: the budget's refill interval. 200 ms keeps a
- * replica at 5 calls/s per credentials and region, a quarter of EC2's refill; the 1,000-node
- * storm through the plugin stays within 20 EC2/IAM calls (BENCHMARKS.md).
+ * replica at 5 calls/s per credentials and region, a quarter of EC2's refill; a storm costs
+ * about 2 + 5 calls per second over which its lookups arrive (BENCHMARKS.md).
  */
 export const DEFAULT_BATCH_WINDOW_MS = 200;
 
