@@ -1,7 +1,9 @@
 /**
  * Builds what the process-level tests drive, once per `npm test`: the real bundle
  * (dist/spire-aws-iid, via scripts/bundle.ts) and a scripted fixture plugin that uses the same
- * runtime with test attestors. A fresh clone therefore needs only `npm ci && npm test`.
+ * runtime with test attestors, and real spire-server/spire-agent 1.13.3 from the Go module proxy
+ * for test/spire (test/spire/build.ts; minutes the first time, then only when test/spire/go.mod
+ * changes). A fresh clone therefore needs only `npm ci && npm test`.
  *
  * It also arms the loopback guard (test/loopback-guard.cjs) for the whole run: loaded here, it
  * puts itself into NODE_OPTIONS before vitest forks its workers, so workers and every Node
@@ -14,6 +16,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { bundle, NODE_TARGET } from "../scripts/bundle";
+import { ensureSpireBinaries } from "./spire/build";
 
 const root = resolve(__dirname, "..");
 export const FIXTURE_PLUGIN = join(root, "test", "interop", "bin", "scripted-plugin");
@@ -39,6 +42,7 @@ export default async function setup(): Promise<() => void> {
   const checkLoopback = armLoopbackGuard();
   await bundle();
   await buildFixturePlugin();
+  ensureSpireBinaries((line) => process.stderr.write(`${line}\n`));
   return checkLoopback;
 }
 

@@ -1,0 +1,87 @@
+/**
+ * Real EC2 nodes for comparing the plugin with SPIRE's built-in aws_iid: each is an instance
+ * whose identity document AWS itself signed (test/vectors/testdata/aws-iid, captured from
+ * real instances and published), served byte for byte by the fake IMDS, and the same
+ * instance in the fake EC2. The built-in verifies signatures only with AWS's own certificates
+ * (compiled into SPIRE), so these are the only nodes both implementations can accept.
+ *
+ * An instance may carry several signature forms over one document; a form it lacks is served
+ * as an empty body, which makes SPIRE's server fall back from /rsa2048 to /signature as it
+ * does for old agents.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { FakeImdsIdentity } from "../../src/testkit/fake-imds";
+
+const VECTORS = resolve(__dirname, "..", "vectors", "testdata", "aws-iid", "vectors");
+
+export interface RealNode {
+  /** The vector ids this node's signatures come from, e.g. taskcluster-2018-us-west-2. */
+  name: string;
+  accountId: string;
+  region: string;
+  instanceId: string;
+  availabilityZone: string;
+  imageId: string;
+  instanceType: string;
+  privateIp: string;
+  pendingTime: Date;
+  identity: FakeImdsIdentity;
+}
+
+interface DocumentFields {
+  accountId: string;
+  region: string;
+  instanceId: string;
+  availabilityZone: string;
+  imageId: string;
+  instanceType: string;
+  privateIp: string;
+  pendingTime: string;
+}
+
+const FORM_OF_KIND: Record<string, "rsa2048" | "signature" | "pkcs7"> = {
+  rsa2048: "rsa2048",
+  rsasig: "signature",
+  dsa: "pkcs7",
+};
+
+/**
+ * Every instance with an RSA signature (rsa2048 or signature: what SPIRE's server verifies),
+ * grouped from the vector directories `<source>-<year>-<region>[-…]-<kind>`.
+ */
+export function realNodes(): RealNode[] {
+  const byDocument = new Map<string, { name: string; forms: Partial<Record<string, string>> }>();
+  for (const id of readdirSync(VECTORS).sort()) {
+    const kind = id.slice(id.lastIndexOf("-") + 1);
+    const form = FORM_OF_KIND[kind];
+    if (form === undefined) continue;
+    const document = readFileSync(join(VECTORS, id, "document.json"), "utf8");
+    const entry = byDocument.get(document) ?? { name: id.slice(0, id.lastIndexOf("-")), forms: {} };
+    entry.forms[form] = readFileSync(join(VECTORS, id, "signature.b64"), "utf8");
+    byDocument.set(document, entry);
+  }
+  const nodes: RealNode[] = [];
+  for (const [document, { name, forms }] of byDocument) {
+    if (forms.rsa2048 === undefined && forms.signature === undefined) continue;
+    const d = JSON.parse(document) as DocumentFields;
+    nodes.push({
+      name,
+      accountId: d.accountId,
+      region: d.region,
+      instanceId: d.instanceId,
+      availabilityZone: d.availabilityZone,
+      imageId: d.imageId,
+      instanceType: d.instanceType,
+      privateIp: d.privateIp,
+      pendingTime: new Date(d.pendingTime),
+      identity: {
+        document,
+        rsa2048: forms.rsa2048 ?? "",
+        signature: forms.signature ?? "",
+        ...(forms.pkcs7 === undefined ? {} : { pkcs7: forms.pkcs7 }),
+      },
+    });
+  }
+  return nodes;
+}
