@@ -25,6 +25,7 @@ import {
 } from "../../src/testkit/scenario";
 import {
   agentIdOf,
+  freePort,
   nodeAttestorBlock,
   type PluginCopy,
   pluginCopy,
@@ -34,6 +35,7 @@ import {
   SpireServer,
   selectorsOf,
   settledProcessCount,
+  spireServerCommand,
   TRUST_DOMAIN,
 } from "./harness";
 
@@ -218,6 +220,27 @@ describe("real SPIRE 1.13.3 with the plugin as NodeAttestor aws_iid", () => {
     expect(scenario.aws.server.calls.count({ service: "sts", action: "GetCallerIdentity" })).toBeGreaterThan(
       0,
     );
+  });
+
+  it("invalid plugin_data: spire-server validate and spire-server run fail with the plugin's message", async () => {
+    const badDir = join(dir, "bad-server");
+    const config = SpireServer.writeConfig(
+      {
+        dir: badDir,
+        nodeAttestor: nodeAttestorBlock("aws_iid", `${scenario.pluginData()}\nverify_organisation {}`, {
+          copy: plugin,
+          args: ["server"],
+        }),
+      },
+      await freePort(),
+    );
+    const message = 'unknown key "verify_organisation", did you mean verify_organization?';
+    const validate = await spireServerCommand(["validate", "-config", config]);
+    expect(validate.status).not.toBe(0);
+    expect(validate.stdout + validate.stderr).toContain(message);
+    const run = await spireServerCommand(["run", "-config", config]);
+    expect(run.status).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain(message);
   });
 
   it("SIGTERM to the agents and the server ends every plugin process", async () => {

@@ -15,7 +15,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const SPIRE_VERSION = "1.13.3";
-export const SPIRE_MODULE_DIR = resolve(__dirname);
+/**
+ * The repository. The bench runs this code bundled from a temp dir, where __dirname is not the
+ * repository; its runner says where the repository is in BENCH_ROOT (scripts/bench.ts).
+ */
+export const REPO_ROOT = process.env.BENCH_ROOT ?? resolve(__dirname, "..", "..");
+export const SPIRE_MODULE_DIR = join(REPO_ROOT, "test", "spire");
 export const SPIRE_BIN_DIR = join(SPIRE_MODULE_DIR, "bin");
 export const SPIRE_SERVER = join(SPIRE_BIN_DIR, "spire-server");
 export const SPIRE_AGENT = join(SPIRE_BIN_DIR, "spire-agent");

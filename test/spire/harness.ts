@@ -13,10 +13,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
-import { SPIRE_AGENT, SPIRE_SERVER } from "./build";
+import { join } from "node:path";
+import { REPO_ROOT, SPIRE_AGENT, SPIRE_SERVER } from "./build";
 
-const ROOT = resolve(__dirname, "../..");
 export const TRUST_DOMAIN = "example.org";
 /** Bounds every wait on a SPIRE process so a stuck one fails the test instead of hanging it. */
 const WAIT_MS = 90_000;
@@ -39,9 +38,9 @@ export interface PluginCopy {
  * file under a running SPIRE (it checks plugin_checksum on every launch), and a path unique to
  * the test tells its plugin processes apart from everyone else's.
  */
-export function pluginCopy(dir: string): PluginCopy {
+export function pluginCopy(dir: string, source = join(REPO_ROOT, "dist", "spire-aws-iid")): PluginCopy {
   const path = join(dir, "spire-aws-iid");
-  copyFileSync(join(ROOT, "dist", "spire-aws-iid"), path);
+  copyFileSync(source, path);
   chmodSync(path, 0o755);
   return { path, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
 }
@@ -437,6 +436,11 @@ ${options.nodeAttestor}
   fetchX509(): Promise<CliResult> {
     return runAsync(SPIRE_AGENT, ["api", "fetch", "x509", "-socketPath", this.socketPath, "-output", "json"]);
   }
+}
+
+/** `spire-server <args>` on its own (validate, or a run expected to fail), waiting for its exit. */
+export function spireServerCommand(args: readonly string[]): Promise<CliResult> {
+  return runAsync(SPIRE_SERVER, args);
 }
 
 function runAsync(binary: string, args: readonly string[]): Promise<CliResult> {

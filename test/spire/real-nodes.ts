@@ -10,10 +10,11 @@
  * does for old agents.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { FakeImdsIdentity } from "../../src/testkit/fake-imds";
+import { REPO_ROOT } from "./build";
 
-const VECTORS = resolve(__dirname, "..", "vectors", "testdata", "aws-iid", "vectors");
+const VECTORS = join(REPO_ROOT, "test", "vectors", "testdata", "aws-iid", "vectors");
 
 export interface RealNode {
   /** The vector ids this node's signatures come from, e.g. taskcluster-2018-us-west-2. */

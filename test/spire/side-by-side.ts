@@ -68,13 +68,15 @@ function countCalls(records: readonly CallRecord[]): Record<string, number> {
 export async function attestSideBySide(
   implementation: Implementation,
   nodes: readonly RealNode[],
+  options: { pluginSource?: string } = {},
 ): Promise<SideBySideRun> {
   const dir = mkdtempSync(join(tmpdir(), `spire-${implementation}-`));
   const aws = await FakeAws.start({ managementAccountId: SERVER_ACCOUNT });
   const imdses: FakeImds[] = [];
   const agents: SpireAgent[] = [];
   let server: SpireServer | undefined;
-  const copy: PluginCopy | undefined = implementation === "plugin" ? pluginCopy(dir) : undefined;
+  const copy: PluginCopy | undefined =
+    implementation === "plugin" ? pluginCopy(dir, options.pluginSource) : undefined;
   try {
     for (const n of nodes) {
       const profile = aws.world.addInstanceProfile({
