@@ -28,6 +28,20 @@ export interface SpireLogLine {
   [field: string]: unknown;
 }
 
+/** SPIRE's output as log lines; a line that is not JSON (a panic, a usage message) has level "unparsed". */
+export function parseLogLines(text: string): SpireLogLine[] {
+  const out: SpireLogLine[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      out.push(JSON.parse(line) as SpireLogLine);
+    } catch {
+      out.push({ level: "unparsed", msg: line });
+    }
+  }
+  return out;
+}
+
 export interface PluginCopy {
   path: string;
   sha256: string;
@@ -154,13 +168,7 @@ class SpireProcess {
   }
 
   private addLine(line: string): void {
-    if (line.trim() === "") return;
-    try {
-      const parsed = JSON.parse(line) as SpireLogLine;
-      this.logs.push(parsed);
-    } catch {
-      this.logs.push({ level: "unparsed", msg: line });
-    }
+    this.logs.push(...parseLogLines(line));
     this.notify();
   }
 
@@ -339,7 +347,7 @@ ${options.nodeAttestor}
    * fakes the server's plugin talks to live in the calling process and must keep answering.
    */
   cli(args: readonly string[]): Promise<CliResult> {
-    return runAsync(SPIRE_SERVER, [...args, "-socketPath", this.socketPath]);
+    return runCommand(SPIRE_SERVER, [...args, "-socketPath", this.socketPath]);
   }
 
   /** The trust bundle (PEM) an agent bootstraps from, written to `path`. */
@@ -407,7 +415,6 @@ export class SpireAgent extends SpireProcess {
   server_address = "127.0.0.1"
   server_port = "${options.server.port}"
   socket_path = ${JSON.stringify(socketPath)}
-  admin_socket_path = ${JSON.stringify(join(dir, "admin.sock"))}
   trust_bundle_path = ${JSON.stringify(bundlePath)}
   trust_domain = "${TRUST_DOMAIN}"
 }
@@ -434,16 +441,25 @@ ${options.nodeAttestor}
 
   /** `spire-agent api fetch x509` against this agent's Workload API, as the calling process. */
   fetchX509(): Promise<CliResult> {
-    return runAsync(SPIRE_AGENT, ["api", "fetch", "x509", "-socketPath", this.socketPath, "-output", "json"]);
+    return runCommand(SPIRE_AGENT, [
+      "api",
+      "fetch",
+      "x509",
+      "-socketPath",
+      this.socketPath,
+      "-output",
+      "json",
+    ]);
   }
 }
 
 /** `spire-server <args>` on its own (validate, or a run expected to fail), waiting for its exit. */
 export function spireServerCommand(args: readonly string[]): Promise<CliResult> {
-  return runAsync(SPIRE_SERVER, args);
+  return runCommand(SPIRE_SERVER, args);
 }
 
-function runAsync(binary: string, args: readonly string[]): Promise<CliResult> {
+/** Runs a command to its end without blocking the event loop (the fakes live in this process). */
+export function runCommand(binary: string, args: readonly string[]): Promise<CliResult> {
   return new Promise((resolveRun) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], timeout: CLI_TIMEOUT_MS });
     let stdout = "";

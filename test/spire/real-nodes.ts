@@ -5,9 +5,9 @@
  * instance in the fake EC2. The built-in verifies signatures only with AWS's own certificates
  * (compiled into SPIRE), so these are the only nodes both implementations can accept.
  *
- * An instance may carry several signature forms over one document; a form it lacks is served
- * as an empty body, which makes SPIRE's server fall back from /rsa2048 to /signature as it
- * does for old agents.
+ * Only instances captured with both forms a real IMDS serves to SPIRE's agent (/rsa2048 and
+ * /signature) qualify: both agents fetch both, and the plugin's agent refuses an empty one as
+ * "not EC2 IMDS" where SPIRE's server would fall back from /rsa2048 to /signature.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -47,10 +47,7 @@ const FORM_OF_KIND: Record<string, "rsa2048" | "signature" | "pkcs7"> = {
   dsa: "pkcs7",
 };
 
-/**
- * Every instance with an RSA signature (rsa2048 or signature: what SPIRE's server verifies),
- * grouped from the vector directories `<source>-<year>-<region>[-…]-<kind>`.
- */
+/** Instances with both RSA forms, grouped from the vector directories `<source>-<year>-<region>[-…]-<kind>`. */
 export function realNodes(): RealNode[] {
   const byDocument = new Map<string, { name: string; forms: Partial<Record<string, string>> }>();
   for (const id of readdirSync(VECTORS).sort()) {
@@ -64,7 +61,7 @@ export function realNodes(): RealNode[] {
   }
   const nodes: RealNode[] = [];
   for (const [document, { name, forms }] of byDocument) {
-    if (forms.rsa2048 === undefined && forms.signature === undefined) continue;
+    if (forms.rsa2048 === undefined || forms.signature === undefined) continue;
     const d = JSON.parse(document) as DocumentFields;
     nodes.push({
       name,
@@ -78,8 +75,8 @@ export function realNodes(): RealNode[] {
       pendingTime: new Date(d.pendingTime),
       identity: {
         document,
-        rsa2048: forms.rsa2048 ?? "",
-        signature: forms.signature ?? "",
+        rsa2048: forms.rsa2048,
+        signature: forms.signature,
         ...(forms.pkcs7 === undefined ? {} : { pkcs7: forms.pkcs7 }),
       },
     });

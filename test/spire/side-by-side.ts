@@ -5,6 +5,11 @@
  * test/spire/builtin-parity.spec.ts (same agent IDs and selectors) and the bench
  * (scripts/bench/spire-builtin.ts: wall time and AWS calls).
  *
+ * With several agents they all present the same node at once: the first to reach the server
+ * is accepted, the others are refused by TOFU (PermissionDenied; the agent exits). The built-in
+ * accepts only documents AWS signed, and the repository holds one instance captured with every
+ * form IMDS serves, so this re-attestation storm is the storm both implementations can face.
+ *
  * How the built-in reaches the fakes: SPIRE's server builds its AWS clients with the AWS SDK
  * for Go v2's config.LoadDefaultConfig (pkg/server/plugin/nodeattestor/awsiid/session.go), which
  * honours AWS_ENDPOINT_URL; the agent's built-in reads IMDS at `ec2_metadata_endpoint`
@@ -36,20 +41,21 @@ export type Implementation = "builtin" | "plugin";
 const SERVER_ACCOUNT = "123456789012";
 const DELEGATE_ROLE = "spire-server-delegate";
 
-export interface AttestedNode {
-  node: string;
-  agentId: string;
-  selectors: string[];
-  /** From spawning spire-agent to SPIRE logging "Node attestation was successful". */
+export interface AgentOutcome {
+  outcome: "attested" | "refused";
+  /** From spawning spire-agent to its SVID ("Node attestation was successful") or its exit. */
   ms: number;
 }
 
 export interface SideBySideRun {
   implementation: Implementation;
-  nodes: AttestedNode[];
+  /** The accepted agent as `spire-server agent list` shows it ("" when none was accepted). */
+  agentId: string;
+  selectors: string[];
+  agents: AgentOutcome[];
   /** AWS calls the server made while the agents attested, by "service:Action". */
   awsCalls: Record<string, number>;
-  /** From spawning the first agent to the last one attested. */
+  /** From spawning the first agent to the last outcome. */
   totalMs: number;
   /** Plugin processes still running once server and agents stopped (must be none). */
   leftoverPlugins: number;
@@ -61,44 +67,53 @@ function countCalls(records: readonly CallRecord[]): Record<string, number> {
   return out;
 }
 
+/** Resolves when the agent has its SVID or has exited (refused); a stuck agent fails the run. */
+async function outcomeOf(agent: SpireAgent, started: number): Promise<AgentOutcome> {
+  try {
+    await agent.attested();
+    return { outcome: "attested", ms: performance.now() - started };
+  } catch (err) {
+    if (agent.exitCode === undefined) throw err;
+    return { outcome: "refused", ms: performance.now() - started };
+  }
+}
+
 /**
- * Starts fakes, a spire-server with `implementation` and one spire-agent per node (all at once),
- * waits until every agent has its SVID, reads `agent list`, stops everything.
+ * Starts fakes, a spire-server with `implementation` and `agents` spire-agents on `node` (all at
+ * once), waits for every outcome, reads `agent list`, stops everything.
  */
 export async function attestSideBySide(
   implementation: Implementation,
-  nodes: readonly RealNode[],
-  options: { pluginSource?: string } = {},
+  node: RealNode,
+  options: { agents?: number; pluginSource?: string } = {},
 ): Promise<SideBySideRun> {
   const dir = mkdtempSync(join(tmpdir(), `spire-${implementation}-`));
   const aws = await FakeAws.start({ managementAccountId: SERVER_ACCOUNT });
-  const imdses: FakeImds[] = [];
   const agents: SpireAgent[] = [];
+  let imds: FakeImds | undefined;
   let server: SpireServer | undefined;
   const copy: PluginCopy | undefined =
     implementation === "plugin" ? pluginCopy(dir, options.pluginSource) : undefined;
   try {
-    for (const n of nodes) {
-      const profile = aws.world.addInstanceProfile({
-        account: n.accountId,
-        name: "web",
-        roles: ["web-node"],
-      });
-      aws.world.addInstance({
-        account: n.accountId,
-        region: n.region,
-        instanceId: n.instanceId,
-        availabilityZone: n.availabilityZone,
-        imageId: n.imageId,
-        instanceType: n.instanceType,
-        privateIpAddress: n.privateIp,
-        launchTime: n.pendingTime,
-        tags: { Name: n.name, team: "blue" },
-        securityGroups: [{ id: "sg-0a1b2c3d4e5f60718", name: "web" }],
-        profileArn: profile.arn,
-      });
-      imdses.push(await startFakeImds({ identity: n.identity }));
-    }
+    const profile = aws.world.addInstanceProfile({
+      account: node.accountId,
+      name: "web",
+      roles: ["web-node"],
+    });
+    aws.world.addInstance({
+      account: node.accountId,
+      region: node.region,
+      instanceId: node.instanceId,
+      availabilityZone: node.availabilityZone,
+      imageId: node.imageId,
+      instanceType: node.instanceType,
+      privateIpAddress: node.privateIp,
+      launchTime: node.pendingTime,
+      tags: { Name: node.name, team: "blue" },
+      securityGroups: [{ id: "sg-0a1b2c3d4e5f60718", name: "web" }],
+      profileArn: profile.arn,
+    });
+    imds = await startFakeImds({ identity: node.identity });
     const creds = aws.baseCredentials(SERVER_ACCOUNT);
     const pluginData = [
       `      access_key_id = "${creds.accessKeyId}"`,
@@ -115,49 +130,50 @@ export async function attestSideBySide(
       env: aws.env(undefined, "us-east-1"),
       logLevel: "INFO",
     });
+    const agentBlock = nodeAttestorBlock(
+      "aws_iid",
+      `      ec2_metadata_endpoint = "${imds.url}"`,
+      copy === undefined ? undefined : { copy, args: ["agent"] },
+    );
     const callsBefore = aws.server.calls.records.length;
     const started = performance.now();
-    const attested = await Promise.all(
-      nodes.map(async (n, i) => {
+    const outcomes = await Promise.all(
+      Array.from({ length: options.agents ?? 1 }, async (_, i) => {
         const agentDir = join(dir, `agent-${i}`);
         mkdirSync(agentDir, { recursive: true });
         const agentStarted = performance.now();
         const agent = await SpireAgent.start({
           dir: agentDir,
           server: server!,
-          nodeAttestor: nodeAttestorBlock(
-            "aws_iid",
-            `      ec2_metadata_endpoint = "${imdses[i]!.url}"`,
-            copy === undefined ? undefined : { copy, args: ["agent"] },
-          ),
+          nodeAttestor: agentBlock,
           env: { AWS_EC2_METADATA_DISABLED: undefined },
           logLevel: "INFO",
         });
         agents.push(agent);
-        await agent.attested();
-        return { node: n.name, ms: performance.now() - agentStarted };
+        return outcomeOf(agent, agentStarted);
       }),
     );
     const totalMs = performance.now() - started;
     const awsCalls = countCalls(aws.server.calls.records.slice(callsBefore));
-    const listed = await server.listAgents();
-    const result: AttestedNode[] = attested.map((a, i) => {
-      const n = nodes[i]!;
-      const agent = listed.find((l) => agentIdOf(l).endsWith(`/${n.accountId}/${n.region}/${n.instanceId}`));
-      return {
-        ...a,
-        agentId: agent === undefined ? "" : agentIdOf(agent),
-        selectors: agent ? selectorsOf(agent) : [],
-      };
-    });
+    const listed = (await server.listAgents()).find((l) =>
+      agentIdOf(l).endsWith(`/${node.accountId}/${node.region}/${node.instanceId}`),
+    );
     for (const a of agents) await a.stop();
     await server.stop();
     const leftoverPlugins = copy === undefined ? 0 : await settledProcessCount(copy.path);
-    return { implementation, nodes: result, awsCalls, totalMs, leftoverPlugins };
+    return {
+      implementation,
+      agentId: listed === undefined ? "" : agentIdOf(listed),
+      selectors: listed === undefined ? [] : selectorsOf(listed),
+      agents: outcomes,
+      awsCalls,
+      totalMs,
+      leftoverPlugins,
+    };
   } finally {
     for (const a of agents) await a.stop().catch(() => undefined);
     await server?.stop().catch(() => undefined);
-    for (const i of imdses) await i.close();
+    await imds?.close();
     await aws.close();
     rmSync(dir, { recursive: true, force: true });
   }
