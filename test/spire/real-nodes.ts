@@ -16,20 +16,7 @@ import { REPO_ROOT } from "./build";
 
 const VECTORS = join(REPO_ROOT, "test", "vectors", "testdata", "aws-iid", "vectors");
 
-export interface RealNode {
-  /** The vector ids this node's signatures come from, e.g. taskcluster-2018-us-west-2. */
-  name: string;
-  accountId: string;
-  region: string;
-  instanceId: string;
-  availabilityZone: string;
-  imageId: string;
-  instanceType: string;
-  privateIp: string;
-  pendingTime: Date;
-  identity: FakeImdsIdentity;
-}
-
+/** The identity document's fields this comparison uses (AWS's names). */
 interface DocumentFields {
   accountId: string;
   region: string;
@@ -39,6 +26,13 @@ interface DocumentFields {
   instanceType: string;
   privateIp: string;
   pendingTime: string;
+}
+
+export interface RealNode extends Omit<DocumentFields, "pendingTime"> {
+  /** The vector ids this node's signatures come from, without the kind: taskcluster-2018-us-west-2. */
+  name: string;
+  pendingTime: Date;
+  identity: FakeImdsIdentity;
 }
 
 const FORM_OF_KIND: Record<string, "rsa2048" | "signature" | "pkcs7"> = {
