@@ -50,11 +50,12 @@ export interface PluginCopy {
 /**
  * A private copy of dist/spire-aws-iid in `dir`: a concurrent `npm run build` must not swap the
  * file under a running SPIRE (it checks plugin_checksum on every launch), and a path unique to
- * the test tells its plugin processes apart from everyone else's.
+ * the test tells its plugin processes apart from everyone else's. `name` matters without
+ * plugin_args: a file named spire-aws-iam runs the aws_iam method.
  */
-export function pluginCopy(dir: string, source = join(REPO_ROOT, "dist", "spire-aws-iid")): PluginCopy {
-  const path = join(dir, "spire-aws-iid");
-  copyFileSync(source, path);
+export function pluginCopy(dir: string, options: { source?: string; name?: string } = {}): PluginCopy {
+  const path = join(dir, options.name ?? "spire-aws-iid");
+  copyFileSync(options.source ?? join(REPO_ROOT, "dist", "spire-aws-iid"), path);
   chmodSync(path, 0o755);
   return { path, sha256: createHash("sha256").update(readFileSync(path)).digest("hex") };
 }

@@ -93,7 +93,7 @@ export async function attestSideBySide(
   let imds: FakeImds | undefined;
   let server: SpireServer | undefined;
   const copy: PluginCopy | undefined =
-    implementation === "plugin" ? pluginCopy(dir, options.pluginSource) : undefined;
+    implementation === "plugin" ? pluginCopy(dir, { source: options.pluginSource }) : undefined;
   try {
     const profile = aws.world.addInstanceProfile({
       account: node.accountId,
