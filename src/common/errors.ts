@@ -59,6 +59,8 @@ export const unavailable = (message: string, cause?: unknown): PluginError =>
   new PluginError(Code.Unavailable, message, { cause });
 export const failedPrecondition = (message: string, cause?: unknown): PluginError =>
   new PluginError(Code.FailedPrecondition, message, { cause });
+export const resourceExhausted = (message: string, cause?: unknown): PluginError =>
+  new PluginError(Code.ResourceExhausted, message, { cause });
 export const internal = (message: string, cause?: unknown): PluginError =>
   new PluginError(Code.Internal, message, { cause });
 

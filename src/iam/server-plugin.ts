@@ -123,6 +123,11 @@ class IamServerPlugin implements ServerAttestorPlugin {
     this.active = undefined;
   }
 
+  /** The hello's size (1 KiB) and shape, before the stream is admitted; attest decodes it again. */
+  checkPayload(payload: Uint8Array): void {
+    decodeHello(payload);
+  }
+
   async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
     const active = this.active;
     if (active === undefined) throw failedPrecondition("not configured");

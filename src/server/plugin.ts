@@ -20,6 +20,7 @@ import {
 } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
+import { decodeAttestationPayload } from "../iid/payload";
 import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
 import type {
   AgentAttributes,
@@ -110,6 +111,11 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
     } catch (err) {
       return { valid: false, notes: describeError(err).split("\n") };
     }
+  }
+
+  /** Size (64 KiB) and JSON shape, before the stream is admitted; attest decodes it again. */
+  checkPayload(payload: Uint8Array): void {
+    decodeAttestationPayload(payload);
   }
 
   async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {

@@ -72,7 +72,9 @@ export interface AttestRequestContext {
   metadata: AttestMetadata;
   /**
    * Sends a challenge to the agent and resolves with its response. Rejects with a
-   * PluginError (InvalidArgument) if the stream ends or a payload arrives instead.
+   * PluginError (InvalidArgument) if the stream ends or a payload arrives instead, or
+   * (ResourceExhausted) when too many attestations already wait on their agents. The wait holds
+   * no attestation slot; bounding how long it lasts is the caller's (the challenge's lifetime).
    */
   challenge(data: Uint8Array): Promise<Uint8Array>;
   /** Aborted when SPIRE cancels the stream, the client goes away, or the plugin shuts down. */
@@ -86,6 +88,11 @@ export interface AgentAttributes {
 }
 
 export interface ServerAttestorPlugin extends ConfigurablePlugin {
+  /**
+   * The cheap check of the first message (size, then shape), run before the stream is admitted
+   * and before any slot or byte budget is taken. Throws PluginError (InvalidArgument).
+   */
+  checkPayload(payload: Uint8Array): void;
   /** Resolve with the attributes, or throw a PluginError with the code SPIRE should see. */
   attest(ctx: AttestRequestContext): Promise<AgentAttributes>;
 }

@@ -4,6 +4,10 @@
  * a challenge_response, and on agent_attributes stops reading and cancels the call. It never
  * half-closes, so we finish the call ourselves (OK) right after agent_attributes; a
  * CANCELLED seen afterwards is normal. One stream carries one attestation.
+ *
+ * Admission before work: the payload's size and shape are checked by the plugin
+ * (checkPayload) before the stream is admitted (attest-limiter.ts: slots, bytes, per-address
+ * bound), and while the stream waits for the agent's challenge answer it holds no slot.
  */
 import type * as grpc from "@grpc/grpc-js";
 import { internal, invalidArgument } from "../common/errors";
@@ -14,7 +18,7 @@ import type {
   AttestResponse,
   NodeAttestorServer,
 } from "../gen/spire/plugin/server/nodeattestor/v1/nodeattestor";
-import { AttestLimiter } from "./attest-limiter";
+import { type Admission, AttestLimiter } from "./attest-limiter";
 import type { AttestMetadata, AttestRequestContext } from "./contracts";
 import type { PluginSides } from "./plugin-sides";
 import { openStreamCall } from "./stream-call";
@@ -55,7 +59,7 @@ async function handleAttest(
   shutdownSignal: AbortSignal,
   limiter: AttestLimiter,
 ): Promise<void> {
-  let release: (() => void) | undefined;
+  let admission: Admission | undefined;
   const stream = openStreamCall(call, "Attest", logger, shutdownSignal);
   const { signal, reader } = stream;
   try {
@@ -67,14 +71,22 @@ async function handleAttest(
     }
     if (first.request?.$case !== "payload") throw invalidArgument("expected the attestation payload first");
     if (first.request.value.length === 0) throw invalidArgument("missing attestation payload");
-    // Cheap checks above, the expensive work (CMS, AWS) below runs under the concurrency cap.
-    release = await limiter.acquire(signal);
+    const payload = first.request.value;
+    const metadata = attestMetadata(call.metadata);
+    // Size and shape first: a malformed or oversized payload is refused before it holds
+    // anything. The expensive work (CMS, AWS) below runs within the admission bounds.
+    plugin.checkPayload(payload);
+    admission = await limiter.admit(signal, {
+      bytes: payload.length,
+      source: metadata.forwardedClientIp,
+    });
+    const admitted = admission;
 
     let challengeInFlight = false;
     let finished = false;
     const ctx: AttestRequestContext = {
-      payload: first.request.value,
-      metadata: attestMetadata(call.metadata),
+      payload,
+      metadata,
       signal,
       challenge: async (data: Uint8Array): Promise<Uint8Array> => {
         if (finished) throw internal("challenge issued after the attestation finished");
@@ -82,6 +94,8 @@ async function handleAttest(
         throwIfAborted(signal);
         challengeInFlight = true;
         try {
+          // Waiting on the agent costs no slot: a silent agent must not keep others out.
+          admitted.suspend();
           await stream.write({ response: { $case: "challenge", value: Buffer.from(data) } });
           const reply = await reader.next();
           if (reply === undefined) {
@@ -91,6 +105,8 @@ async function handleAttest(
           if (reply.request?.$case !== "challengeResponse") {
             throw invalidArgument("expected a challenge response");
           }
+          admitted.hold(reply.request.value.length);
+          await admitted.resume(signal);
           return reply.request.value;
         } finally {
           challengeInFlight = false;
@@ -117,7 +133,7 @@ async function handleAttest(
   } catch (err) {
     stream.fail(err);
   } finally {
-    release?.();
+    admission?.release();
     stream.dispose();
   }
 }

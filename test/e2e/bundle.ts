@@ -6,6 +6,8 @@
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Scenario } from "../../src/testkit/scenario";
+import { loadPlugin, type SpireHost } from "../../src/testkit/spire-host";
 
 export const ROOT = resolve(__dirname, "../..");
 
@@ -29,4 +31,19 @@ export function privateBundle(): PrivateBundle {
  */
 export function pluginEnv(env: Record<string, string>): Record<string, string | undefined> {
   return { ...env, AWS_EC2_METADATA_DISABLED: undefined };
+}
+
+/**
+ * The bundle loaded as SPIRE loads an aws_iam server plugin. The SDK's standard override
+ * (AWS_ENDPOINT_URL_STS) makes the server send the agent-signed bytes to the scenario's fake.
+ */
+export function loadIamServer(bundle: PrivateBundle, scenario: Scenario, config: string): Promise<SpireHost> {
+  return loadPlugin({
+    command: bundle.path,
+    args: ["server-iam"],
+    side: "server",
+    trustDomain: "example.org",
+    config,
+    env: { AWS_ENDPOINT_URL_STS: scenario.aws.url, AWS_ENDPOINT_URL: undefined },
+  });
 }

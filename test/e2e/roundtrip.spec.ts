@@ -23,7 +23,7 @@ import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testki
 import { loadPlugin, type SpireHost } from "../../src/testkit/spire-host";
 import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
 import { buildGoHost } from "../interop/go-host";
-import { type PrivateBundle, pluginEnv, privateBundle } from "./bundle";
+import { loadIamServer, type PrivateBundle, pluginEnv, privateBundle } from "./bundle";
 
 const TD = "example.org";
 
@@ -190,15 +190,11 @@ describe("aws_iam: agent-iam -> server-iam round trip, SigV4 verified by the STS
   beforeAll(async () => {
     scenario = await startScenario();
     scenario.aws.sts.verifySignatures = true;
-    server = await loadPlugin({
-      command: bundle.path,
-      args: ["server-iam"],
-      side: "server",
-      trustDomain: TD,
-      config: `allowed_account_ids = ["${SCENARIO_ACCOUNT}"]\nserver_id_header_value = "spire.example.org"`,
-      // The SDK's standard override: the server sends the agent-signed bytes to the fake.
-      env: { AWS_ENDPOINT_URL_STS: scenario.aws.url, AWS_ENDPOINT_URL: undefined },
-    });
+    server = await loadIamServer(
+      bundle,
+      scenario,
+      `allowed_account_ids = ["${SCENARIO_ACCOUNT}"]\nserver_id_header_value = "spire.example.org"`,
+    );
   });
 
   afterAll(async () => {
