@@ -88,7 +88,10 @@ export function cpuMs(pid: number): number {
  * BENCH_CPU_PROF_DIR set, through `node --cpu-prof` so the plugin process writes a V8 CPU
  * profile there when it exits (used to find what a missed goal costs).
  */
-export function pluginCommand(side: "server" | "agent" = "server"): { command: string; args: string[] } {
+export function pluginCommand(side: "server" | "agent" | "server-iam" = "server"): {
+  command: string;
+  args: string[];
+} {
   const profDir = process.env.BENCH_CPU_PROF_DIR;
   if (profDir === undefined || profDir === "") return { command: bundlePath(), args: [side] };
   return { command: process.execPath, args: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, bundlePath(), side] };
