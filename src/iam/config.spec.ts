@@ -127,6 +127,21 @@ describe("server configuration", () => {
     ).toHaveLength(2);
   });
 
+  it("decodes the admission bounds, defaulting to 32 MiB held and 64 attestations per address", () => {
+    expect(server('allowed_account_ids = ["123456789012"]').admission).toEqual({
+      maxBytes: 32 * 1024 * 1024,
+      maxPerSource: 64,
+    });
+    expect(
+      server(
+        'allowed_account_ids = ["123456789012"]\nattestation_memory_limit_mib = 8\nmax_attestations_per_address = 0',
+      ).admission,
+    ).toEqual({ maxBytes: 8 * 1024 * 1024, maxPerSource: 0 });
+    expect(() => server('allowed_account_ids = ["123456789012"]\nattestation_memory_limit_mib = 0')).toThrow(
+      /attestation_memory_limit_mib/,
+    );
+  });
+
   for (const [name, hcl, message] of bad) {
     it(`refuses ${name}`, () => {
       expect(() => server(hcl)).toThrow(

@@ -9,6 +9,9 @@ import { invalidArgument } from "../common/errors";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
 import {
+  type AdmissionConfig,
+  admissionConfig,
+  admissionFields,
   checkVerifyOrganizationBlock,
   logLevelField,
   serverFields,
@@ -42,6 +45,7 @@ export interface IamServerConfig {
   agentPathTemplate: CompiledPathTemplate | undefined;
   serverIdHeaderValue: string | undefined;
   organization: IamOrgConfig | undefined;
+  admission: AdmissionConfig;
   logLevel: string;
 }
 
@@ -80,6 +84,7 @@ export const iamServerFields = {
     doc: "Path under /spire/agent for the agent ID (Go text/template, the functions of aws_iid's agent_path_template). Fields: .PluginName (aws_iam), .Partition, .AccountID, .PrincipalType (assumed-role or user), .PrincipalARN, .RoleName, .RoleARN, .SessionName, .UserName, .UserID. Default: /aws_iam/<account>/<role>/<session> (escaped), users /aws_iam/<account>/user/<name>/<user id>.",
   },
   verify_organization: serverFields.verify_organization,
+  ...admissionFields,
   log_level: logLevelField,
 } as const satisfies Fields;
 
@@ -170,6 +175,7 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
     agentPathTemplate,
     serverIdHeaderValue,
     organization,
+    admission: admissionConfig(raw),
     logLevel,
   };
 }

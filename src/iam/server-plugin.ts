@@ -18,6 +18,7 @@ import {
 } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { OrgMembershipCache, type OrgMembershipOptions } from "../org";
+import type { AttestLimits } from "../spire/attest-limiter";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -126,6 +127,10 @@ class IamServerPlugin implements ServerAttestorPlugin {
   /** The hello's size (1 KiB) and shape, before the stream is admitted; attest decodes it again. */
   checkPayload(payload: Uint8Array): void {
     decodeHello(payload);
+  }
+
+  admissionLimits(): Partial<AttestLimits> {
+    return this.active?.config.admission ?? {};
   }
 
   async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {

@@ -15,6 +15,7 @@ import {
   formatProblem,
   parseForDecoding,
 } from "../hcl/schema";
+import { DEFAULT_MAX_ATTESTATION_BYTES, DEFAULT_MAX_ATTESTATIONS_PER_ADDRESS } from "../spire/attest-limiter";
 
 export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-eusc"] as const;
 export type Partition = (typeof PARTITIONS)[number];
@@ -53,6 +54,41 @@ export const logLevelField = {
   doc: "Log level of the plugin's own log lines: trace, debug, info, warn or error. SPIRE's log_level filters them again; set both to see debug lines.",
   default: DEFAULT_LOG_LEVEL,
 } as const;
+
+const MIB = 1024 * 1024;
+
+/**
+ * Admission bounds of the Attest streams (src/spire/attest-limiter.ts), the same keys for
+ * aws_iid and aws_iam: each plugin process has its own.
+ */
+export const admissionFields = {
+  attestation_memory_limit_mib: {
+    type: "int",
+    default: DEFAULT_MAX_ATTESTATION_BYTES / MIB,
+    min: 1,
+    max: 4096,
+    doc: "MiB of attestation messages (payloads, challenge answers) that attestations in progress or waiting may hold together; beyond it new attestations get ResourceExhausted (agents retry). Sized for a small server; raise it with the memory you give SPIRE.",
+  },
+  max_attestations_per_address: {
+    type: "int",
+    default: DEFAULT_MAX_ATTESTATIONS_PER_ADDRESS,
+    min: 0,
+    max: 1_000_000,
+    doc: "Attestations one agent address (as SPIRE >= 1.15.2 forwards it) may have in progress or waiting at once; beyond it ResourceExhausted. Behind a load balancer SPIRE sees one address for every agent: raise it, or 0 for no per-address bound.",
+  },
+} as const satisfies Fields;
+
+export interface AdmissionConfig {
+  maxBytes: number;
+  maxPerSource: number;
+}
+
+export function admissionConfig(raw: {
+  attestation_memory_limit_mib: number;
+  max_attestations_per_address: number;
+}): AdmissionConfig {
+  return { maxBytes: raw.attestation_memory_limit_mib * MIB, maxPerSource: raw.max_attestations_per_address };
+}
 
 export const serverFields = {
   access_key_id: {
@@ -197,6 +233,7 @@ export const serverFields = {
     min: "0s",
     doc: "How long GetInstanceProfile results are cached. 0 disables the cache.",
   },
+  ...admissionFields,
   log_level: logLevelField,
 } as const satisfies Fields;
 
@@ -230,6 +267,7 @@ export interface AwsCertificateConfig {
 }
 
 export interface ServerConfig {
+  admission: AdmissionConfig;
   /** Static credentials (config or AWS_* environment); undefined: AWS SDK default chain. */
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
   skipBlockDevice: boolean;
@@ -410,6 +448,7 @@ export function serverConfigFromAst(
       describeInstancesBatchWindow: raw.describe_instances_batch_window,
       instanceProfileCacheTtl: raw.instance_profile_cache_ttl,
       logLevel: logLevel ?? DEFAULT_LOG_LEVEL,
+      admission: admissionConfig(raw),
       positions,
     },
   };

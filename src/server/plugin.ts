@@ -22,6 +22,7 @@ import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
 import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
+import type { AttestLimits } from "../spire/attest-limiter";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -116,6 +117,10 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
   /** Size (64 KiB) and JSON shape, before the stream is admitted; attest decodes it again. */
   checkPayload(payload: Uint8Array): void {
     decodeAttestationPayload(payload);
+  }
+
+  admissionLimits(): Partial<AttestLimits> {
+    return this.runtime?.config.admission ?? {};
   }
 
   async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {

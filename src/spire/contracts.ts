@@ -6,6 +6,7 @@
  */
 import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
+import type { AttestLimits } from "./attest-limiter";
 
 /** What SPIRE passes in ConfigureRequest.core_configuration. */
 export interface CoreConfig {
@@ -93,6 +94,8 @@ export interface ServerAttestorPlugin extends ConfigurablePlugin {
    * and before any slot or byte budget is taken. Throws PluginError (InvalidArgument).
    */
   checkPayload(payload: Uint8Array): void;
+  /** The admission bounds of the current configuration (attest-limiter.ts); {} for the defaults. */
+  admissionLimits(): Partial<AttestLimits>;
   /** Resolve with the attributes, or throw a PluginError with the code SPIRE should see. */
   attest(ctx: AttestRequestContext): Promise<AgentAttributes>;
 }

@@ -76,6 +76,7 @@ async function handleAttest(
     // Size and shape first: a malformed or oversized payload is refused before it holds
     // anything. The expensive work (CMS, AWS) below runs within the admission bounds.
     plugin.checkPayload(payload);
+    limiter.setLimits(plugin.admissionLimits());
     admission = await limiter.admit(signal, {
       bytes: payload.length,
       source: metadata.forwardedClientIp,
