@@ -20,7 +20,7 @@ import type { BenchResult } from "../bench";
 import { bundlePath, quantile, round } from "./lib/common";
 
 const ROUNDS = 5;
-/** What 2 busy cores bore with both implementations (see BENCHMARKS.md). */
+/** Ran well within the per-agent bound on 2 busy cores with both implementations (BENCHMARKS.md). */
 const STORM_AGENTS = Number(process.env.BENCH_SPIRE_STORM ?? 20);
 const IMPLEMENTATIONS: readonly Implementation[] = ["builtin", "plugin"];
 
