@@ -31,6 +31,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
 import { type BuildOptions, build, type Metafile, type Plugin, transform } from "esbuild";
+import { type BundledPackage, bundledPackages, LICENSES_FILE_NAME, thirdPartyLicensesText } from "./licenses";
 
 const root = resolve(__dirname, "..");
 export const BUNDLE_PATH = join(root, "dist", "spire-aws-iid");
@@ -89,7 +90,10 @@ const COMMON: BuildOptions = {
   // grpc-js requires proto-loader only lazily (channelz, ORCA); bundling it would pull in
   // protobufjs for nothing.
   external: ["@grpc/proto-loader"],
-  legalComments: "none",
+  // License notices marked for keeping (/*! or @license: pkijs, asn1js, bowser) stay in the
+  // file, at its end (the lazy part's are added there too), so the one file copied to a SPIRE
+  // host still carries them; the full texts are in THIRD_PARTY_LICENSES.txt (scripts/licenses.ts).
+  legalComments: "eof",
   logLevel: "warning",
 };
 
@@ -269,6 +273,12 @@ function lazyPartPlugin(mainModules: ReadonlySet<string>, shared: Set<string>): 
   };
 }
 
+/** Text as `//` comments: safe whatever it contains (a star-slash would end a block comment). */
+function lineComments(text: string): string {
+  const lines = text.trimEnd().split("\n");
+  return lines.length === 1 && lines[0] === "" ? "" : lines.map((l) => `// ${l}`.trimEnd()).join("\n");
+}
+
 function inputKeys(metafile: Metafile | undefined): Set<string> {
   if (metafile === undefined) throw new Error("esbuild returned no metafile");
   return new Set(Object.keys(metafile.inputs).filter((k) => !k.includes(":")));
@@ -281,9 +291,15 @@ export interface BundleOptions {
   entry?: string;
 }
 
-export async function bundle(
-  options: BundleOptions = {},
-): Promise<{ path: string; sha256: string; bytes: number }> {
+export interface BundleResult {
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** The npm packages inside, as listed in THIRD_PARTY_LICENSES.txt beside the bundle. */
+  packages: BundledPackage[];
+}
+
+export async function bundle(options: BundleOptions = {}): Promise<BundleResult> {
   const outfile = options.outfile ?? BUNDLE_PATH;
   const entry = options.entry ?? join(root, "src", "main.ts");
   mkdirSync(dirname(outfile), { recursive: true });
@@ -320,10 +336,13 @@ export async function bundle(
     entryPoints: targetList.map((key, i) => ({ in: specifierOf(key), out: `e${i}` })),
     outdir: join(dirname(outfile), "lazy"),
     chunkNames: "c-[hash]",
+    // Collected into one file (below) and appended to the main part as line comments.
+    legalComments: "external",
     write: false,
     metafile: true,
     plugins: [lazyPartPlugin(mainModules, shared)],
   });
+  const lazyLegal = lazy.outputFiles.filter((f) => f.path.endsWith(".LEGAL.txt"));
   // import() of a CommonJS module (the AWS SDK clients) gives a chunk that only has
   // `export default module.exports`; Node's import() would also offer its named exports, which
   // is what the code destructures. The runtime adds them for these chunks.
@@ -334,12 +353,14 @@ export async function bundle(
   }
   const chunks = new Map<string, string>();
   for (const file of lazy.outputFiles) {
+    if (lazyLegal.includes(file)) continue;
     // import/export become require/exports; import() (of chunks and of node builtins, e.g. the
     // AWS SDK's `await import("node:http")` for IMDS credentials) becomes a require too, since
     // vm.compileFunction code has no module loader behind import() unless it is given one.
     const cjs = await transform(file.text, {
       format: "cjs",
       target: NODE_TARGET,
+      legalComments: "none",
       minify: true,
       supported: { "dynamic-import": false },
     });
@@ -361,13 +382,17 @@ export async function bundle(
     entryPoints: [entry],
     outfile,
     banner: { js: "#!/usr/bin/env node" },
+    footer: { js: lineComments(lazyLegal.map((f) => f.text).join("")) },
     plugins: [mainPartPlugin(new Set(), { chunks, entries, cjsChunks, shared: [...shared].sort() })],
   });
   chmodSync(outfile, 0o755);
   const bytes = readFileSync(outfile);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   writeFileSync(`${outfile}.sha256`, `${sha256}  ${basename(outfile)}\n`);
-  return { path: outfile, sha256, bytes: bytes.length };
+
+  const packages = bundledPackages([...mainModules, ...inputKeys(lazy.metafile)]);
+  writeFileSync(join(dirname(outfile), LICENSES_FILE_NAME), thirdPartyLicensesText(packages));
+  return { path: outfile, sha256, bytes: bytes.length, packages };
 }
 
 if (require.main === module) {
