@@ -8,5 +8,6 @@ verify_organization {
   # management_account_region defaults per partition (us-west-2 for aws)
   org_account_map_ttl       = "5m"
   org_account_miss_retries  = 5     # unknown-account lookups per TTL window
-  org_account_map_max_stale = "30m" # keep serving the last good list while AWS fails (0s = fail closed)
+  org_account_map_max_stale = "30m" # keep using the last list for 30m once refreshes fail (0s: look accounts up one by one)
+  org_server_replicas       = 5     # SPIRE servers sharing the management account's Organizations quota
 }

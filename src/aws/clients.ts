@@ -24,9 +24,10 @@ import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import type { EC2Client } from "@aws-sdk/client-ec2";
 import type { EKSClient } from "@aws-sdk/client-eks";
 import type { IAMClient } from "@aws-sdk/client-iam";
+import type { OrganizationsClient } from "@aws-sdk/client-organizations";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { CredentialProvider } from "./credentials";
-import { loadAutoScaling, loadEc2, loadEks, loadHttpHandler, loadIam } from "./sdk";
+import { loadAutoScaling, loadEc2, loadEks, loadHttpHandler, loadIam, loadOrganizations } from "./sdk";
 
 export type RetryMode = "standard" | "adaptive";
 
@@ -49,6 +50,7 @@ interface ClientSet {
   iam?: IAMClient;
   eks?: EKSClient;
   autoscaling?: AutoScalingClient;
+  organizations?: OrganizationsClient;
 }
 
 export interface CommonClientConfig {
@@ -103,6 +105,15 @@ export class AwsClientPool {
       set.autoscaling ??= new AutoScalingClient(await this.config(account, region));
     }
     return set.autoscaling;
+  }
+
+  async organizations(account: string, region: string): Promise<OrganizationsClient> {
+    const set = this.setFor(account, region);
+    if (set.organizations === undefined) {
+      const { OrganizationsClient } = await loadOrganizations();
+      set.organizations ??= new OrganizationsClient(await this.config(account, region));
+    }
+    return set.organizations;
   }
 
   /** Client config shared by every service (also used for STS). */

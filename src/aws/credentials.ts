@@ -149,6 +149,13 @@ export interface AssumeRoleOptions {
   /** Requested session length; 900 s is the minimum every role accepts. */
   durationSeconds?: number;
   sessionName?: string;
+  /**
+   * Whose fault a denied AssumeRole is. "node" (assume_role in the node's account): the node's
+   * account has not granted access, a definitive rejection (PermissionDenied). "server" (the
+   * organization role in the management account): the server is misconfigured, and agents
+   * must keep retrying until the operator fixes it (Unavailable).
+   */
+  deniedMeans: "node" | "server";
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -261,6 +268,12 @@ export class AssumedRoleCredentials {
       });
       // The base credentials may not assume this role: the node's account has not granted the
       // server access (or the role does not exist). Nothing will change by retrying.
+      if (kind === "access-denied" && this.options.deniedMeans === "server") {
+        throw unavailable(
+          `the server's credentials may not assume the role ${arn} (${code}): allow sts:AssumeRole on it for the server's identity and trust that identity in the role's trust policy`,
+          err,
+        );
+      }
       if (kind === "access-denied") {
         const message = `cannot assume role ${arn} in account ${account} (${code}): the node's account must have a role named "${this.options.roleName}" that trusts the SPIRE server's credentials with sts:AssumeRole`;
         this.rememberRefusal(account, message);

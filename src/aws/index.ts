@@ -241,6 +241,7 @@ class AwsAccessImpl implements AwsAccess {
             ...(options.assumeRoleFailureTtlMs === undefined
               ? {}
               : { refusalTtlMs: options.assumeRoleFailureTtlMs }),
+            deniedMeans: "node",
             logger: this.logger,
             metrics: this.metrics,
           });

@@ -8,6 +8,7 @@ type IamModule = typeof import("@aws-sdk/client-iam");
 type EksModule = typeof import("@aws-sdk/client-eks");
 type AutoScalingModule = typeof import("@aws-sdk/client-auto-scaling");
 type StsModule = typeof import("@aws-sdk/client-sts");
+type OrganizationsModule = typeof import("@aws-sdk/client-organizations");
 type CredentialProvidersModule = typeof import("@aws-sdk/credential-providers");
 type HttpHandlerModule = typeof import("@smithy/node-http-handler");
 
@@ -27,6 +28,7 @@ export const loadIam = once<IamModule>(() => import("@aws-sdk/client-iam"));
 export const loadEks = once<EksModule>(() => import("@aws-sdk/client-eks"));
 export const loadAutoScaling = once<AutoScalingModule>(() => import("@aws-sdk/client-auto-scaling"));
 export const loadSts = once<StsModule>(() => import("@aws-sdk/client-sts"));
+export const loadOrganizations = once<OrganizationsModule>(() => import("@aws-sdk/client-organizations"));
 export const loadCredentialProviders = once<CredentialProvidersModule>(
   () => import("@aws-sdk/credential-providers"),
 );

@@ -69,14 +69,20 @@ describe("server configuration", () => {
       server('verify_organization {\n account_list_file = "/etc/spire/accounts.json"\n}').organization,
     ).toMatchObject({
       mode: "file",
-      path: "/etc/spire/accounts.json",
-      ttlMs: 180_000,
+      accountListFile: "/etc/spire/accounts.json",
+      orgAccountMapTtl: { ms: 180_000 },
+      orgServerReplicas: 5,
     });
     expect(
       server(
         'partitions = ["aws-us-gov"]\nverify_organization {\n management_account_id = "123456789012"\n assume_org_role = "spire-org"\n}',
       ).organization,
-    ).toMatchObject({ mode: "api", region: "us-gov-west-1", partition: "aws-us-gov", roleName: "spire-org" });
+    ).toMatchObject({
+      mode: "api",
+      managementAccountRegion: "us-gov-west-1",
+      partition: "aws-us-gov",
+      assumeOrgRole: "spire-org",
+    });
   });
 
   // issue 17 item 2: a wildcard in the account position matches that role name in every AWS

@@ -14,6 +14,7 @@ import {
   admissionFields,
   checkVerifyOrganizationBlock,
   logLevelField,
+  type OrgConfig,
   serverFields,
   type VerifyOrganizationBlock,
 } from "../server/config";
@@ -27,14 +28,8 @@ import {
   type StsEndpoint,
 } from "./sts-endpoints";
 
-export type IamOrgConfig = {
-  ttlMs: number;
-  missRetries: number;
-  maxStaleMs: number;
-} & (
-  | { mode: "api"; managementAccountId: string; roleName: string; region: string; partition: Partition }
-  | { mode: "file"; path: string }
-);
+/** verify_organization as aws_iid decodes it, with the partition of the organization role. */
+export type IamOrgConfig = OrgConfig & { partition: Partition };
 
 export interface IamServerConfig {
   partitions: Partition[];
@@ -46,6 +41,8 @@ export interface IamServerConfig {
   serverIdHeaderValue: string | undefined;
   organization: IamOrgConfig | undefined;
   admission: AdmissionConfig;
+  /** aws_call_timeout: bound on each Organizations call of verify_organization. */
+  awsCallTimeoutMs: number;
   logLevel: string;
 }
 
@@ -85,6 +82,10 @@ export const iamServerFields = {
   },
   verify_organization: serverFields.verify_organization,
   ...admissionFields,
+  aws_call_timeout: {
+    ...serverFields.aws_call_timeout,
+    doc: "Timeout of each AWS Organizations call made for verify_organization.",
+  },
   log_level: logLevelField,
 } as const satisfies Fields;
 
@@ -176,6 +177,7 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
     serverIdHeaderValue,
     organization,
     admission: admissionConfig(raw),
+    awsCallTimeoutMs: raw.aws_call_timeout.ms,
     logLevel,
   };
 }
@@ -251,21 +253,7 @@ function organizationConfig(
     (_path, message) => problems.push(message),
     () => undefined,
   );
-  if (org === undefined) return undefined;
-  const common = {
-    ttlMs: org.orgAccountMapTtl.ms,
-    missRetries: org.orgAccountMissRetries,
-    maxStaleMs: org.orgAccountMapMaxStale.ms,
-  };
-  if (org.mode === "file") return { ...common, mode: "file", path: org.accountListFile };
-  return {
-    ...common,
-    mode: "api",
-    managementAccountId: org.managementAccountId,
-    roleName: org.assumeOrgRole,
-    region: org.managementAccountRegion,
-    partition,
-  };
+  return org === undefined ? undefined : { ...org, partition };
 }
 
 function boundedList(v: string[] | undefined, key: string, problems: string[]): string[] {

@@ -17,7 +17,7 @@ import {
   permissionDenied,
 } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { OrgMembershipCache, type OrgMembershipOptions } from "../org";
+import { OrgMembershipCache, orgMembershipOptions } from "../org";
 import type { AttestLimits } from "../spire/attest-limiter";
 import type {
   AgentAttributes,
@@ -29,7 +29,7 @@ import type {
   ValidateResult,
 } from "../spire/contracts";
 import { iamAgentId } from "./agent-path";
-import { decodeIamServerConfig, type IamOrgConfig, type IamServerConfig } from "./config";
+import { decodeIamServerConfig, type IamServerConfig } from "./config";
 import { globMatch, type Principal, principalFromIdentity, selectorsFor } from "./principal";
 import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
 import { forwardToSts, type StsForwardTarget, stsForwardTargetFromEnv } from "./sts-forward";
@@ -90,7 +90,15 @@ class IamServerPlugin implements ServerAttestorPlugin {
   async configure(core: CoreConfig, hcl: string): Promise<void> {
     const next = this.build(core, hcl);
     if (next.config.organization !== undefined && this.options.organization === undefined) {
-      next.orgCache = new OrgMembershipCache(this.orgOptions(next.config.organization));
+      next.orgCache = new OrgMembershipCache(
+        orgMembershipOptions(next.config.organization, {
+          partition: next.config.organization.partition,
+          credentials: undefined,
+          callTimeoutMs: next.config.awsCallTimeoutMs,
+          logger: this.log.with({ subsystem: "organization" }),
+          metrics: this.env.hostServices.metrics,
+        }),
+      );
       // Load the list now so the first attestations do not all wait for it.
       void next.orgCache.warm();
     }
@@ -231,25 +239,6 @@ class IamServerPlugin implements ServerAttestorPlugin {
       endpoints: knownStsEndpoints(config.partitions),
       forwardTarget,
       orgCache: undefined,
-    };
-  }
-
-  private orgOptions(org: IamOrgConfig): OrgMembershipOptions {
-    const common = {
-      ttlMs: org.ttlMs,
-      missRetries: org.missRetries,
-      maxStaleMs: org.maxStaleMs,
-      logger: this.log.with({ subsystem: "organization" }),
-      metrics: this.env.hostServices.metrics,
-    };
-    if (org.mode === "file") return { ...common, mode: "file", path: org.path };
-    return {
-      ...common,
-      mode: "api",
-      managementAccountId: org.managementAccountId,
-      roleName: org.roleName,
-      region: org.region,
-      partition: org.partition,
     };
   }
 }

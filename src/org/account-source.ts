@@ -1,89 +1,89 @@
 /**
- * Where the organization's account list comes from: the Organizations API through a role in
- * the management account, or the operator's account_list_file. The cache above decides when
- * to ask; a source only answers, classifies its failures and bounds its own calls in time.
+ * Where the organization's accounts come from: the Organizations API through the role in the
+ * management account (src/aws/organizations.ts), or the operator's account_list_file. The
+ * membership cache decides when to ask and how fast; a source only answers one page or one
+ * account, and fails with a PluginError (Unavailable) whose cause says what went wrong.
  */
+
+import type { AccountPage, DescribedAccount, OrganizationsAccess } from "../aws/organizations";
+import { unavailable } from "../common/errors";
 import { readAccountListFile } from "./account-list-file";
 
-/** Account id → account state (ACTIVE, SUSPENDED, …) as the source reported it. */
-export type AccountStates = Map<string, string>;
+export type { AccountPage, DescribedAccount, OrgAccount } from "../aws/organizations";
 
-export interface AccountListing {
-  accounts: AccountStates;
-  /** ListAccounts pages read (0 for the file). */
-  pages: number;
+export interface AccountSource {
+  /** For log lines and messages: "role arn:… (region)", "file /etc/…". */
+  readonly description: string;
+  /** Whether calls draw from AWS's shared Organizations quota (pacing and budgets apply). */
+  readonly paced: boolean;
+  /** One page of the listing; `nextToken` undefined on the last one. */
+  listPage(nextToken: string | undefined, signal: AbortSignal): Promise<AccountPage>;
+  /** One account without a listing. */
+  describeAccount(accountId: string, signal: AbortSignal): Promise<DescribedAccount>;
+  close(): Promise<void>;
 }
 
-export type DescribeResult = { found: true; state: string } | { found: false };
+export class OrganizationsAccountSource implements AccountSource {
+  readonly paced = true;
+  readonly description: string;
 
-/**
- * Why a source call failed. The cache turns every kind into Unavailable (the node is not at
- * fault) and uses the kind for metrics, backoff and the operator-facing message.
- */
-export type SourceErrorKind =
-  | "throttled"
-  | "role-denied"
-  | "permission-denied"
-  | "not-in-organization"
-  | "timeout"
-  | "file"
-  | "other";
-
-export class AccountSourceError extends Error {
-  override readonly name = "AccountSourceError";
   constructor(
-    readonly kind: SourceErrorKind,
-    message: string,
-    options?: { cause?: unknown },
+    private readonly access: OrganizationsAccess,
+    region: string,
   ) {
-    super(message, options);
+    this.description = `role ${access.roleArn} (${region})`;
+  }
+
+  listPage(nextToken: string | undefined, signal: AbortSignal): Promise<AccountPage> {
+    return this.access.listAccountsPage(nextToken, signal);
+  }
+
+  describeAccount(accountId: string, signal: AbortSignal): Promise<DescribedAccount> {
+    return this.access.describeAccount(accountId, signal);
+  }
+
+  close(): Promise<void> {
+    return this.access.close();
   }
 }
 
-export interface AccountSource {
-  /** Human-readable origin for log lines ("role arn:…", "file /etc/…"). */
-  readonly description: string;
-  /** The role ARN or file path, to avoid repeating it in messages that already name it. */
-  readonly identity: string;
-  listAccounts(): Promise<AccountListing>;
-  /**
-   * Whether describeAccount exists. The file has no such thing; a role that lacks
-   * organizations:DescribeAccount answers permission-denied and the cache re-lists instead
-   * (SPIRE's roles only grant ListAccounts).
-   */
-  readonly canDescribe: boolean;
-  /** One account without a full listing (DescribeAccount: 20 req/s, no paging). */
-  describeAccount(accountId: string): Promise<DescribeResult>;
-  close(): void;
-}
-
+/**
+ * The file is the whole list in one page; a lookup re-reads it (SPIRE re-reads it on a miss
+ * too). Concurrent reads share one.
+ */
 export class FileAccountSource implements AccountSource {
-  readonly canDescribe = false;
+  readonly paced = false;
   readonly description: string;
-  readonly identity: string;
+  private reading: Promise<string[]> | undefined;
 
   constructor(private readonly path: string) {
     this.description = `file ${path}`;
-    this.identity = path;
   }
 
-  async listAccounts(): Promise<AccountListing> {
-    try {
-      const ids = await readAccountListFile(this.path);
-      // The operator promises the file lists only eligible accounts (SPIRE doc).
-      return { accounts: new Map(ids.map((id) => [id, "ACTIVE"])), pages: 0 };
-    } catch (err) {
-      throw new AccountSourceError(
-        "file",
-        `failed to load org account list: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
-    }
+  async listPage(): Promise<AccountPage> {
+    // The operator promises the file lists only eligible accounts (SPIRE doc).
+    const ids = await this.read();
+    return { accounts: ids.map((id) => ({ id, state: "ACTIVE" })), nextToken: undefined };
   }
 
-  describeAccount(): Promise<DescribeResult> {
-    return Promise.reject(new AccountSourceError("other", "an account list file cannot describe accounts"));
+  async describeAccount(accountId: string): Promise<DescribedAccount> {
+    const ids = await this.read();
+    return ids.includes(accountId) ? { found: true, state: "ACTIVE" } : { found: false };
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
+
+  private read(): Promise<string[]> {
+    this.reading ??= readAccountListFile(this.path)
+      .catch((err: unknown) => {
+        throw unavailable(
+          `failed to load org account list: ${err instanceof Error ? err.message : String(err)}`,
+          err,
+        );
+      })
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
+  }
 }

@@ -4,28 +4,11 @@ export {
   readAccountListFile,
   validateAccountListFile,
 } from "./account-list-file";
-export {
-  type AccountListing,
-  type AccountSource,
-  AccountSourceError,
-  type AccountStates,
-  type DescribeResult,
-  FileAccountSource,
-  type SourceErrorKind,
-} from "./account-source";
+export { type AccountSource, FileAccountSource, OrganizationsAccountSource } from "./account-source";
+export { type OrgSettings, orgMembershipOptions } from "./options";
 export {
   type MembershipVerdict,
   type NonMemberReason,
-  ORG_DEFAULTS,
-  type OrgApiModeOptions,
-  type OrgFileModeOptions,
   OrgMembershipCache,
-  type OrgMembershipCommonOptions,
   type OrgMembershipOptions,
 } from "./org-membership-cache";
-export {
-  accountState,
-  OrganizationsAccountSource,
-  type OrganizationsSourceOptions,
-} from "./organizations-source";
-export { RequestPacer } from "./request-pacer";

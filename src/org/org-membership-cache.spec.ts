@@ -1,15 +1,33 @@
+/**
+ * The organization cache in two settings:
+ * - its rules (pacing, background listing, periods, budgets, serving windows, codes) on a
+ *   manual clock with an in-memory source that answers pages and lookups like Organizations,
+ *   so minutes of AWS pacing run instantly and nothing asserts on wall time;
+ * - the AWS path (the SDK through src/aws to the loopback STS and Organizations fakes): what
+ *   AWS's answers and failures turn into.
+ * File mode reads real files.
+ */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../common/errors";
+import { Code, isPluginError, type PluginError, unavailable } from "../common/errors";
 import type { LogFields, Logger } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
 import { FakeOrganizations } from "../testkit/aws-fake/organizations";
 import { AwsFakeServer } from "../testkit/aws-fake/server";
 import { FakeSts } from "../testkit/aws-fake/sts";
+import { ManualClock, settle } from "../testkit/manual-clock";
 import { validateAccountListFile } from "./account-list-file";
-import { OrgMembershipCache, type OrgMembershipOptions } from "./org-membership-cache";
+import type { AccountPage, AccountSource, DescribedAccount } from "./account-source";
+import {
+  DESCRIBE_MAX_WAIT_MS,
+  NEGATIVE_TTL_WINDOWS,
+  OrgMembershipCache,
+  type OrgMembershipOptions,
+  PERIOD_JITTER,
+  SHARED_QUOTA,
+} from "./org-membership-cache";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -20,6 +38,14 @@ const ROLE_ARN = `arn:aws:iam::${MGMT}:role/${ROLE}`;
 const TTL = 180_000;
 const base = { accessKeyId: "AKIDSPIRESERVER", secretAccessKey: "server-secret" };
 const FOREIGN = "123123123123";
+const API_SOURCE = {
+  mode: "api",
+  managementAccountId: MGMT,
+  roleName: ROLE,
+  region: "us-east-1",
+  partition: "aws",
+  credentials: base,
+} as const;
 
 /** Account ids 100000000000, 100000000001, … */
 const acct = (i: number): string => String(100_000_000_000 + i);
@@ -78,37 +104,334 @@ async function rejection(p: Promise<unknown>): Promise<PluginError> {
   throw new Error("expected a rejection");
 }
 
-describe("OrgMembershipCache, API mode against the loopback Organizations and STS fakes", () => {
-  let server: AwsFakeServer;
-  let sts: FakeSts;
-  let org: FakeOrganizations;
-  let now: number;
-  let random: number;
+/** An AWS error as the SDK raises it, wrapped the way src/aws/organizations.ts wraps it. */
+function awsFailure(name: string): PluginError {
+  const cause = Object.assign(new Error(`${name}: simulated`), { name });
+  return unavailable(`AWS ListAccounts failed (${name})`, cause);
+}
+
+/**
+ * Organizations in memory, on the test's clock: pages of 20 in a fixed order, an account per
+ * lookup, every call recorded with its time, and failures on request.
+ */
+class MemoryOrganization implements AccountSource {
+  readonly paced = true;
+  readonly description = `role ${ROLE_ARN} (us-east-1)`;
+  readonly accounts = new Map<string, string>();
+  readonly listCalls: { at: number; token: string | undefined }[] = [];
+  readonly describeCalls: { at: number; id: string }[] = [];
+  /** Errors the next ListAccounts calls throw, one per call. */
+  readonly listFailures: PluginError[] = [];
+  describeFailure: PluginError | undefined;
+
+  constructor(
+    private readonly clock: ManualClock,
+    size: number,
+  ) {
+    for (let i = 0; i < size; i++) this.accounts.set(acct(i), "ACTIVE");
+  }
+
+  async listPage(token: string | undefined): Promise<AccountPage> {
+    this.listCalls.push({ at: this.clock.now(), token });
+    const failure = this.listFailures.shift();
+    if (failure !== undefined) throw failure;
+    const ids = [...this.accounts.keys()];
+    const start = token === undefined ? 0 : Number(token);
+    const end = Math.min(start + 20, ids.length);
+    return {
+      accounts: ids.slice(start, end).map((id) => ({ id, state: this.accounts.get(id)! })),
+      nextToken: end < ids.length ? String(end) : undefined,
+    };
+  }
+
+  async describeAccount(id: string): Promise<DescribedAccount> {
+    this.describeCalls.push({ at: this.clock.now(), id });
+    if (this.describeFailure !== undefined) throw this.describeFailure;
+    const state = this.accounts.get(id);
+    return state === undefined ? { found: false } : { found: true, state };
+  }
+
+  async close(): Promise<void> {}
+}
+
+describe("OrgMembershipCache rules, on a manual clock", () => {
+  let clock: ManualClock;
   let metrics: RecordingMetrics;
   let logger: RecordingLogger;
   const caches: OrgMembershipCache[] = [];
 
+  const options = (overrides: Partial<OrgMembershipOptions> = {}): OrgMembershipOptions => ({
+    source: { ...API_SOURCE, callTimeoutMs: 20_000 },
+    // The schema's defaults (src/server/config.ts).
+    ttlMs: TTL,
+    missRetries: 5,
+    maxStaleMs: 0,
+    serverReplicas: 5,
+    clock,
+    random: () => 0.5,
+    metrics,
+    logger,
+    ...overrides,
+  });
+  const start = (
+    source: MemoryOrganization,
+    overrides: Partial<OrgMembershipOptions> = {},
+  ): OrgMembershipCache => {
+    const cache = new OrgMembershipCache(options(overrides), source);
+    caches.push(cache);
+    void cache.warm();
+    return cache;
+  };
+  const listed = async (cache: OrgMembershipCache, maxMs = 4 * 3_600_000): Promise<number> =>
+    clock.runUntil(() => cache.stats().listedAt !== undefined, maxMs, 1_000);
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    metrics = new RecordingMetrics();
+    logger = new RecordingLogger();
+  });
+  afterEach(() => {
+    for (const c of caches.splice(0)) c.close();
+  });
+
+  it("attests a member of a 50,000-account organization on a cold cache at once, with one DescribeAccount", async () => {
+    const org = new MemoryOrganization(clock, 50_000);
+    const cache = start(org);
+    const t0 = clock.now();
+    await expect(cache.check(acct(49_000))).resolves.toMatchObject({ member: true, via: "describe" });
+    expect(clock.now() - t0).toBe(0);
+    expect(org.describeCalls.map((c) => c.id)).toEqual([acct(49_000)]);
+    // Answered from the cache from now on, while the listing goes on.
+    await cache.check(acct(49_000));
+    expect(org.describeCalls).toHaveLength(1);
+    expect(cache.stats().listing?.pages).toBeGreaterThan(0);
+  });
+
+  it("finishes a 50,000-account listing with the defaults, each replica within its share of ListAccounts", async () => {
+    const org = new MemoryOrganization(clock, 50_000);
+    const cache = start(org);
+    const took = await listed(cache);
+    expect(cache.stats().accounts).toBe(50_000);
+    expect(org.listCalls).toHaveLength(2_500);
+    // 5 replicas: 1.5 pages/s each, burst 2, so 7.5 req/s and a burst of 10 for all five.
+    const rate = SHARED_QUOTA.listPerSecond / 5;
+    expect(took).toBeGreaterThanOrEqual(((2_500 - 2) / rate) * 1000);
+    let maxInOneSecond = 0;
+    for (let i = 0, j = 0; i < org.listCalls.length; i++) {
+      while (org.listCalls[i]!.at - org.listCalls[j]!.at >= 1000) j++;
+      maxInOneSecond = Math.max(maxInOneSecond, i - j + 1);
+    }
+    expect(maxInOneSecond).toBeLessThanOrEqual(3);
+    expect(logger.lines.some((l) => l.message === "Organization listing in progress")).toBe(true);
+    expect(metrics.count("aws_iid.org.list_page,result=ok")).toBe(2_500);
+  });
+
+  it("retries a failing page with backoff and carries on from it, without starting the listing over", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    const cache = start(org); // burst 2: two pages now, the third after a token
+    await clock.advance(0);
+    expect(org.listCalls).toHaveLength(2);
+    org.listFailures.push(awsFailure("TooManyRequestsException"), awsFailure("TooManyRequestsException"));
+    await listed(cache);
+    const tokens = org.listCalls.map((c) => c.token);
+    expect(tokens.filter((t) => t === undefined)).toHaveLength(1);
+    expect(org.listCalls).toHaveLength(5 + 2);
+    expect(cache.stats().accounts).toBe(100);
+    expect(metrics.count("aws_iid.org.throttled,api=ListAccounts")).toBe(2);
+    expect(cache.stats().failingSince).toBeUndefined(); // two failures are not a failing refresh
+  });
+
+  it("sets the next listing max(TTL, 2 × the listing's duration) after the last one started, plus jitter", async () => {
+    const small = new MemoryOrganization(clock, 100);
+    const a = start(small, { random: () => 0 });
+    await listed(a);
+    expect(a.stats().nextRefreshAt! - small.listCalls[0]!.at).toBe(TTL);
+
+    const big = new MemoryOrganization(clock, 10_000);
+    const b = start(big, { random: () => 1 });
+    await listed(b);
+    const first = big.listCalls[0]!.at;
+    const duration = b.stats().listedAt! - first;
+    expect(duration).toBeGreaterThan(TTL);
+    expect(b.stats().nextRefreshAt! - first).toBe(Math.round(2 * duration * (1 + PERIOD_JITTER)));
+    const pages = big.listCalls.length;
+    await clock.runUntil(() => big.listCalls.length > pages, 10 * 3_600_000, 10_000);
+    expect(big.listCalls[pages]!.at).toBeGreaterThanOrEqual(b.stats().listedAt! - duration + 2 * duration);
+  });
+
+  it("answers from the last list while the next listing runs, and takes changes from pages already read", async () => {
+    const org = new MemoryOrganization(clock, 2_000);
+    const cache = start(org, { serverReplicas: 1 });
+    await listed(cache);
+    org.accounts.set(acct(3), "SUSPENDED"); // on the first page of the next listing
+    await clock.runUntil(
+      () => cache.stats().listing !== undefined && cache.stats().listing!.pages > 0,
+      TTL * 2,
+    );
+    expect(cache.stats().listing!.pages).toBeLessThan(100);
+    await expect(cache.check(acct(1_999))).resolves.toMatchObject({ member: true, via: "list" });
+    await expect(cache.check(acct(3))).resolves.toMatchObject({ member: false, reason: "not-active" });
+    expect(org.describeCalls).toHaveLength(0);
+  });
+
+  it("keeps using the last list for max_stale once refreshes fail, then looks accounts up one by one", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    const cache = start(org, { serverReplicas: 1, maxStaleMs: 600_000 });
+    await listed(cache);
+    for (let i = 0; i < 1_000; i++) org.listFailures.push(awsFailure("ServiceUnavailableException"));
+    await clock.runUntil(() => cache.stats().failingSince !== undefined, 2 * TTL, 1_000);
+    const failingSince = cache.stats().failingSince!;
+    expect(logger.lines.some((l) => l.level === "warn" && l.message.includes("refresh failing"))).toBe(true);
+    await clock.advance(failingSince + 600_000 - 1 - clock.now());
+    await expect(cache.check(acct(5))).resolves.toMatchObject({ member: true, via: "list" });
+    expect(org.describeCalls).toHaveLength(0);
+    await clock.advance(1);
+    await expect(cache.check(acct(5))).resolves.toMatchObject({ member: true, via: "describe" });
+    expect(org.describeCalls).toHaveLength(1);
+  });
+
+  it("with max_stale 0 stops using a list older than the TTL at the first failed refresh", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    const cache = start(org, { serverReplicas: 1 });
+    await listed(cache);
+    for (let i = 0; i < 1_000; i++) org.listFailures.push(awsFailure("ServiceUnavailableException"));
+    await clock.runUntil(() => cache.stats().failingSince !== undefined, 2 * TTL, 1_000);
+    await expect(cache.check(acct(5))).resolves.toMatchObject({ member: true, via: "describe" });
+    org.describeFailure = awsFailure("ServiceUnavailableException");
+    const err = await rejection(cache.assertMember(acct(6)));
+    expect(err.code).toBe(Code.Unavailable);
+    expect(err.message).toMatch(
+      /^membership of aws account 100000000006 not confirmed: .*ServiceUnavailable.*; retry$/,
+    );
+  });
+
+  it("refuses with PermissionDenied only what AWS said: not in the organization, or not ACTIVE", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    org.accounts.set(acct(7), "SUSPENDED");
+    const cache = start(org, { serverReplicas: 1 });
+    await listed(cache);
+    const foreign = await rejection(cache.assertMember(FOREIGN));
+    expect(foreign.code).toBe(Code.PermissionDenied);
+    expect(foreign.message).toContain(`aws account ${FOREIGN} is not in organization`);
+    const suspended = await rejection(cache.assertMember(acct(7)));
+    expect(suspended.code).toBe(Code.PermissionDenied);
+    expect(suspended.message).toContain("is not ACTIVE (state: SUSPENDED)");
+    org.accounts.set("444455556666", "PENDING_CLOSURE"); // joined after the listing
+    expect(await cache.check("444455556666")).toMatchObject({ member: false, state: "PENDING_CLOSURE" });
+  });
+
+  it("tells unlisted accounts to retry when the budget is spent, and never spends the new-member budget on refused accounts", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    const cache = start(org, { serverReplicas: 1 });
+    await listed(cache);
+    const foreigners = Array.from({ length: 5 }, (_, i) => String(200_000_000_000 + i));
+    for (const f of foreigners) expect((await cache.check(f)).member).toBe(false);
+    // The budget of this window is spent: a new member is told to retry, not refused.
+    org.accounts.set("555555555555", "ACTIVE");
+    const spent = await rejection(cache.assertMember("555555555555"));
+    expect(spent.code).toBe(Code.Unavailable);
+    expect(spent.message).toContain("membership of aws account 555555555555 not confirmed yet");
+    expect(spent.message).toContain("org_account_miss_retries = 5 per 3m");
+    expect(spent.message).toMatch(/retry$/);
+    // Next window: the foreigners' refusals are still cached (4 windows), so they cost nothing,
+    // and the new member gets its lookup.
+    await clock.advance(TTL);
+    for (const f of foreigners) for (let i = 0; i < 100; i++) await cache.check(f);
+    await expect(cache.check("555555555555")).resolves.toMatchObject({ member: true, via: "describe" });
+    expect(org.describeCalls).toHaveLength(6);
+    // Once their refusal expires, refused accounts draw from their own budget: 1 per window.
+    await clock.advance(NEGATIVE_TTL_WINDOWS * TTL);
+    expect((await cache.check(foreigners[0]!)).member).toBe(false);
+    const again = await rejection(cache.assertMember(foreigners[1]!));
+    expect(again.code).toBe(Code.Unavailable);
+    expect(again.message).toContain("accounts refused before");
+    org.accounts.set("666666666666", "ACTIVE");
+    await expect(cache.check("666666666666")).resolves.toMatchObject({ member: true });
+  });
+
+  it("shares one DescribeAccount between concurrent checks of one account", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    const cache = start(org);
+    const verdicts = await Promise.all(Array.from({ length: 1_000 }, () => cache.check(acct(50))));
+    expect(verdicts.every((v) => v.member)).toBe(true);
+    expect(org.describeCalls).toHaveLength(1);
+  });
+
+  it("paces DescribeAccount at this replica's share and tells a lookup that would wait too long to retry", async () => {
+    const org = new MemoryOrganization(clock, 10_000);
+    const cache = start(org); // 5 replicas: 3 lookups/s, burst 5
+    const perSecond = SHARED_QUOTA.describePerSecond / 5;
+    const burst = Math.floor(SHARED_QUOTA.describeBurst / 5);
+    const waitable = Math.floor((DESCRIBE_MAX_WAIT_MS / 1000) * perSecond);
+    const checks = Array.from({ length: burst + waitable + 3 }, (_, i) =>
+      cache.check(acct(5_000 + i)).then(
+        () => "member",
+        (err: PluginError) => err.message,
+      ),
+    );
+    await clock.advance(DESCRIBE_MAX_WAIT_MS);
+    const results = await Promise.all(checks);
+    expect(results.filter((r) => r === "member")).toHaveLength(burst + waitable);
+    const told = results.filter((r) => r !== "member");
+    expect(told).toHaveLength(3);
+    expect(told[0]).toMatch(
+      /not confirmed yet: no account list yet, and this server's DescribeAccount lookups are paced to 3\/s/,
+    );
+    expect(told[0]).toMatch(/listing of the organization of management account 999999999999 in progress/);
+  });
+
+  it("without organizations:DescribeAccount, tells unknown accounts to retry and lists again on a warm miss", async () => {
+    const org = new MemoryOrganization(clock, 100);
+    org.describeFailure = awsFailure("AccessDeniedException");
+    const cache = start(org, { serverReplicas: 1 });
+    const cold = await rejection(cache.assertMember(acct(1)));
+    expect(cold.code).toBe(Code.Unavailable);
+    expect(cold.message).toContain("may not call organizations:DescribeAccount");
+    await listed(cache);
+    await cache.assertMember(acct(1));
+    org.accounts.set("555555555555", "ACTIVE");
+    const pages = org.listCalls.length;
+    const miss = await rejection(cache.assertMember("555555555555"));
+    expect(miss.code).toBe(Code.Unavailable);
+    await clock.runUntil(
+      () => org.listCalls.length >= pages + 5 && cache.stats().listing === undefined,
+      60_000,
+    );
+    await cache.assertMember("555555555555");
+    expect(org.describeCalls).toHaveLength(1); // tried once, then never again
+  });
+
+  it("lets the cancelled caller go while the shared lookup finishes for the others", async () => {
+    const org = new MemoryOrganization(clock, 10_000);
+    const cache = start(org);
+    // Spend the burst so the next lookup waits for a token.
+    await Promise.all(Array.from({ length: 5 }, (_, i) => cache.check(acct(i + 9_000))));
+    const controller = new AbortController();
+    const cancelled = cache.check(acct(9_500), controller.signal);
+    const patient = cache.check(acct(9_500));
+    controller.abort();
+    expect((await rejection(cancelled)).message).toContain("cancelled");
+    await clock.advance(1_000);
+    await expect(patient).resolves.toMatchObject({ member: true });
+    await settle();
+  });
+});
+
+describe("OrgMembershipCache through src/aws, against the loopback Organizations and STS fakes", () => {
+  let server: AwsFakeServer;
+  let sts: FakeSts;
+  let org: FakeOrganizations;
+  const caches: OrgMembershipCache[] = [];
+
   const newCache = (
-    overrides: Partial<Extract<OrgMembershipOptions, { mode: "api" }>> = {},
+    api: Partial<Extract<OrgMembershipOptions["source"], { mode: "api" }>> = {},
   ): OrgMembershipCache => {
     const cache = new OrgMembershipCache({
-      mode: "api",
-      managementAccountId: MGMT,
-      roleName: ROLE,
-      region: "us-east-1",
-      partition: "aws",
+      source: { ...API_SOURCE, callTimeoutMs: 5_000, endpoint: server.url, ...api },
       ttlMs: TTL,
-      baseCredentials: base,
-      endpoint: server.url,
-      stsEndpoint: server.url,
-      maxAttempts: 1,
-      listPacing: false,
-      callTimeoutMs: 5_000,
-      now: () => now,
-      random: () => random,
-      metrics,
-      logger,
-      ...overrides,
+      missRetries: 5,
+      maxStaleMs: 0,
+      serverReplicas: 1,
     });
     caches.push(cache);
     return cache;
@@ -116,10 +439,6 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
   const calls = (action: string): number => server.calls.count({ action });
 
   beforeEach(async () => {
-    now = 1_800_000_000_000;
-    random = 0.5;
-    metrics = new RecordingMetrics();
-    logger = new RecordingLogger();
     sts = new FakeSts().addStaticCredentials(base.accessKeyId, SERVER_ACCOUNT);
     server = await AwsFakeServer.start({ accountOf: (k) => sts.accountOf(k) });
     org = new FakeOrganizations({ managementAccountId: MGMT, accountOf: (k) => sts.accountOf(k) });
@@ -131,236 +450,66 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
     await server.close();
   });
 
-  it("answers 10,000 concurrent checks on a cold cache with exactly one full listing", async () => {
+  it("lists the organization through the role, then answers from the list", async () => {
     const cache = newCache();
-    const verdicts = await Promise.all(
-      Array.from({ length: 10_000 }, (_, i) => cache.check(i % 10 === 9 ? MGMT : acct(i % 44))),
-    );
-    expect(verdicts.every((v) => v.member)).toBe(true);
-    expect(calls("ListAccounts")).toBe(3); // 45 accounts, pages of 20
-    expect(calls("AssumeRole")).toBe(1);
-    expect(calls("DescribeAccount")).toBe(0);
-    expect(sts.issuedCredentials()[0]?.roleArn).toBe(ROLE_ARN);
-    expect(metrics.count("aws_iid.org.refresh,result=ok")).toBe(1);
-  });
-
-  it("lets an account added to the organization attest after one DescribeAccount", async () => {
-    const cache = newCache();
-    await cache.assertMember(acct(0));
-    const fresh = "555555555555";
-    org.addAccount(fresh);
-    await expect(cache.check(fresh)).resolves.toMatchObject({ member: true, via: "describe" });
-    await Promise.all(Array.from({ length: 100 }, () => cache.assertMember(fresh)));
-    expect(calls("DescribeAccount")).toBe(1);
+    await cache.warm();
     expect(calls("ListAccounts")).toBe(3);
-  });
-
-  it("makes concurrent misses for one new account share one DescribeAccount and one unit of budget", async () => {
-    const cache = newCache();
-    await cache.check(acct(0));
-    org.addAccount("555555555555");
-    const verdicts = await Promise.all(Array.from({ length: 1_000 }, () => cache.check("555555555555")));
-    expect(verdicts.every((v) => v.member)).toBe(true);
-    expect(calls("DescribeAccount")).toBe(1);
-    expect(cache.stats().missBudgetRemaining).toBe(4);
-  });
-
-  it("charges a foreign account retried 1,000 times at most one AWS call per TTL, and keeps the budget for new accounts", async () => {
-    const cache = newCache();
-    await cache.check(acct(0));
-    const before = server.calls.records.length;
-    for (let i = 0; i < 500; i++) {
-      const v = await cache.check(FOREIGN);
-      expect(v).toMatchObject({ member: false, reason: "not-in-organization" });
-    }
-    await Promise.all(Array.from({ length: 500 }, () => cache.check(FOREIGN)));
-    expect(server.calls.records.length - before).toBe(1);
-    expect(calls("DescribeAccount")).toBe(1);
-
-    // The budget is intact for a legitimate new account.
-    org.addAccount("555555555555");
-    await expect(cache.check("555555555555")).resolves.toMatchObject({ member: true });
-    expect(cache.stats().missBudgetRemaining).toBe(3);
-
-    // Next TTL window: one full listing (the refresh everyone pays) plus one DescribeAccount.
-    now += TTL + 1;
-    const listBefore = calls("ListAccounts");
-    for (let i = 0; i < 1_000; i++) await cache.check(FOREIGN);
-    expect(calls("DescribeAccount")).toBe(3);
-    expect(calls("ListAccounts") - listBefore).toBe(3);
-  });
-
-  it("rejects with a message saying which check failed", async () => {
-    org.addAccount(acct(50), "SUSPENDED");
-    const cache = newCache();
-    const notMember = await rejection(cache.assertMember(FOREIGN));
-    expect(notMember.code).toBe(Code.PermissionDenied);
-    expect(notMember.message).toContain("not in organization");
-    const suspended = await rejection(cache.assertMember(acct(50)));
-    expect(suspended.code).toBe(Code.PermissionDenied);
-    expect(suspended.message).toContain("not ACTIVE (state: SUSPENDED)");
-    expect(calls("DescribeAccount")).toBe(1); // the suspended account was in the listing
-  });
-
-  it("rejects an account suspended after the listing, learnt through DescribeAccount", async () => {
-    const cache = newCache();
-    await cache.check(acct(0));
-    org.addAccount("666666666666", "PENDING_CLOSURE");
-    await expect(cache.check("666666666666")).resolves.toMatchObject({
+    expect(calls("AssumeRole")).toBe(1);
+    await expect(cache.check(acct(43))).resolves.toMatchObject({ member: true, via: "list" });
+    await expect(cache.check(FOREIGN)).resolves.toMatchObject({
       member: false,
-      reason: "not-active",
-      state: "PENDING_CLOSURE",
+      reason: "not-in-organization",
     });
+    expect(calls("DescribeAccount")).toBe(1);
   });
 
   it("reads State, falls back to Status only when State is absent, and lets State win when both exist", async () => {
     org.addAccount(acct(60), "SUSPENDED", "ACTIVE");
     org.addAccount(acct(61), "ACTIVE", "SUSPENDED");
-
-    org.fields = "state"; // today's API: SPIRE's Status filter would reject everyone here
-    let cache = newCache();
-    expect((await cache.check(acct(0))).member).toBe(true);
-    expect(await cache.check(acct(60))).toMatchObject({ member: false, state: "SUSPENDED" });
-    cache.close();
-
-    org.fields = "both";
-    cache = newCache();
-    expect(await cache.check(acct(60))).toMatchObject({ member: false, state: "SUSPENDED" });
-    expect((await cache.check(acct(61))).member).toBe(true);
-    cache.close();
-
-    org.fields = "status"; // a response without State
-    cache = newCache();
-    expect((await cache.check(acct(0))).member).toBe(true);
-    expect((await cache.check(acct(60))).member).toBe(true);
-    expect(await cache.check(acct(61))).toMatchObject({ member: false, state: "SUSPENDED" });
-  });
-
-  it("backs off after throttling instead of re-listing on every attestation", async () => {
-    const removeFault = server.faults.add(
-      { service: "organizations", action: "ListAccounts" },
-      { kind: "throttle" },
-    );
-    const cache = newCache({ backoff: { initialMs: 2_000, maxMs: 60_000 } });
-    const first = await rejection(cache.assertMember(acct(0)));
-    expect(first.code).toBe(Code.Unavailable);
-    expect(first.message).toContain("throttled");
-    for (let i = 0; i < 200; i++) await rejection(cache.assertMember(acct(i % 44)));
-    expect(calls("ListAccounts")).toBe(1);
-
-    now += 1_500; // random 0.5 → first backoff is 2 s × 0.75
-    await rejection(cache.assertMember(acct(0)));
-    expect(calls("ListAccounts")).toBe(2);
-    now += 2_999; // second backoff is 4 s × 0.75 = 3 s
-    await rejection(cache.assertMember(acct(0)));
-    expect(calls("ListAccounts")).toBe(2);
-    expect(cache.stats().consecutiveFailures).toBe(2);
-    expect(metrics.count("aws_iid.org.throttled")).toBe(2);
-
-    removeFault();
-    now += 1;
-    await cache.assertMember(acct(0));
-    expect(cache.stats().consecutiveFailures).toBe(0);
-    expect(logger.lines.some((l) => l.level === "warn" && l.fields.kind === "throttled")).toBe(true);
+    for (const [fields, expected] of [
+      ["state", { 60: false, 61: true }], // today's API: SPIRE's Status filter would reject everyone here
+      ["both", { 60: false, 61: true }],
+      ["status", { 60: true, 61: false }], // a response without State
+    ] as const) {
+      org.fields = fields;
+      const cache = newCache();
+      await cache.warm();
+      expect((await cache.check(acct(60))).member).toBe(expected[60]);
+      expect((await cache.check(acct(61))).member).toBe(expected[61]);
+      cache.close();
+    }
   });
 
   it("reports a management role the server may not assume as Unavailable, naming the role and the permission", async () => {
     sts.deniedRoles.add(ROLE_ARN);
-    const cache = newCache();
-    const err = await rejection(cache.assertMember(acct(0)));
+    const err = await rejection(newCache().assertMember(acct(0)));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.message).toContain(ROLE_ARN);
     expect(err.message).toContain("sts:AssumeRole");
     expect(err.message).not.toContain(base.secretAccessKey);
   });
 
-  it("reports a role without organizations:ListAccounts as Unavailable, naming the permission", async () => {
+  it("reports a role without organizations:DescribeAccount nor ListAccounts as Unavailable, naming the permission", async () => {
+    org.deny(MGMT, "DescribeAccount");
     org.deny(MGMT, "ListAccounts");
     const err = await rejection(newCache().assertMember(acct(0)));
     expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toContain("organizations:ListAccounts");
-    expect(err.message).toContain(ROLE_ARN);
+    expect(err.message).toContain("organizations:DescribeAccount");
   });
 
   it("names a management account that is not in an organization", async () => {
     const err = await rejection(newCache({ managementAccountId: "777777777777" }).assertMember(acct(0)));
     expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toContain("not in an organization");
+    expect(err.message).toContain("AWSOrganizationsNotInUseException");
   });
 
-  it("falls back to SPIRE's re-list on a miss when the role lacks organizations:DescribeAccount", async () => {
-    org.deny(MGMT, "DescribeAccount");
-    const cache = newCache();
-    await cache.check(acct(0));
-    org.addAccount("555555555555");
-    await expect(cache.check("555555555555")).resolves.toMatchObject({ member: true });
-    expect(calls("ListAccounts")).toBe(6);
-    await expect(cache.check(FOREIGN)).resolves.toMatchObject({ reason: "not-in-organization" });
-    await cache.check(FOREIGN);
-    expect(calls("DescribeAccount")).toBe(1); // tried once, then never again
-    expect(calls("ListAccounts")).toBe(9);
-  });
-
-  it("says when the miss budget is exhausted, and resets it in the next TTL window", async () => {
-    const cache = newCache({ missRetries: 2 });
-    await cache.check(acct(0));
-    await cache.check("200000000001");
-    await cache.check("200000000002");
-    const exhausted = await cache.check("200000000003");
-    expect(exhausted).toMatchObject({ member: false, reason: "miss-budget-exhausted" });
-    expect(exhausted.member === false && exhausted.message).toContain("miss budget exhausted");
-    expect(calls("DescribeAccount")).toBe(2);
-    expect(metrics.count("aws_iid.org.miss_budget_exhausted")).toBe(1);
-    expect(logger.lines.filter((l) => l.message.includes("budget exhausted"))).toHaveLength(1);
-
-    now += TTL; // the list refreshes and the window rolls
-    await expect(cache.check("200000000003")).resolves.toMatchObject({ reason: "not-in-organization" });
-    expect(calls("DescribeAccount")).toBe(3);
-  });
-
-  it("fails closed after the TTL when refreshes fail and max_stale is 0", async () => {
-    const cache = newCache();
-    await cache.assertMember(acct(0));
-    server.faults.add({ service: "organizations", action: "ListAccounts" }, { kind: "status", status: 500 });
-    now += TTL;
-    const err = await rejection(cache.assertMember(acct(0)));
-    expect(err.code).toBe(Code.Unavailable);
-  });
-
-  it("serves the last good list up to max_stale past its TTL while refreshes fail", async () => {
-    const maxStale = 600_000;
-    const cache = newCache({ maxStaleMs: maxStale, random: () => 0 });
-    await cache.assertMember(acct(0));
-    server.faults.add({ service: "organizations", action: "ListAccounts" }, { kind: "status", status: 500 });
-    now += TTL;
-    await expect(cache.check(acct(0))).resolves.toMatchObject({ member: true, via: "stale-list" });
-    await expect(cache.check(FOREIGN)).resolves.toMatchObject({ reason: "not-in-organization" });
-    now += maxStale - 1;
-    await expect(cache.check(acct(1))).resolves.toMatchObject({ member: true, via: "stale-list" });
-    expect(metrics.count("aws_iid.org.stale_served")).toBeGreaterThan(0);
-    now += 1;
-    expect((await rejection(cache.assertMember(acct(0)))).code).toBe(Code.Unavailable);
-  });
-
-  it("jitters the expiry within [0.9 × TTL, TTL]", async () => {
-    random = 0;
-    const a = newCache();
-    await a.check(acct(0));
-    expect(a.stats().expiresAt! - a.stats().loadedAt!).toBe(TTL);
-    random = 0.999_999;
-    const b = newCache();
-    await b.check(acct(0));
-    const ttl = b.stats().expiresAt! - b.stats().loadedAt!;
-    expect(ttl).toBeGreaterThanOrEqual(0.9 * TTL);
-    expect(ttl).toBeLessThan(0.901 * TTL);
-  });
-
-  it("bounds a hanging ListAccounts by the call timeout", async () => {
+  it("answers while a ListAccounts page hangs: the page is bounded by the call timeout and retried", async () => {
     server.faults.add({ service: "organizations", action: "ListAccounts", times: 1 }, { kind: "hang" });
     const cache = newCache({ callTimeoutMs: 300 });
-    const err = await rejection(cache.assertMember(acct(0)));
-    expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toMatch(/did not complete within 300 ms|timed out|aborted/i);
+    void cache.warm();
+    await expect(cache.check(acct(0))).resolves.toMatchObject({ member: true, via: "describe" });
+    await cache.warm();
+    expect(calls("ListAccounts")).toBe(4);
   });
 
   it("treats a ListAccounts answer without an Accounts list as an AWS fault, not as an empty organization", async () => {
@@ -369,19 +518,17 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
       { kind: "body", status: 200, body: "{}" },
     );
     const cache = newCache();
-    const err = await rejection(cache.assertMember(acct(0)));
-    expect(err.code).toBe(Code.Unavailable);
-    expect(err.message).toMatch(/malformed/);
+    await cache.warm();
+    expect(cache.stats().accounts).toBe(45);
+    expect(calls("ListAccounts")).toBe(4);
   });
 
   it("treats a DescribeAccount answer without the account as an AWS fault, not as a non-member", async () => {
-    const cache = newCache();
-    await cache.assertMember(acct(0));
     server.faults.add(
       { service: "organizations", action: "DescribeAccount", times: 1 },
       { kind: "body", status: 200, body: "{}" },
     );
-    const err = await rejection(cache.assertMember("555555555555"));
+    const err = await rejection(newCache().assertMember("555555555555"));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.message).toMatch(/malformed/);
   });
@@ -390,8 +537,8 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
     const saved = process.env.AWS_ENDPOINT_URL;
     process.env.AWS_ENDPOINT_URL = server.url;
     try {
-      const cache = newCache({ endpoint: undefined, stsEndpoint: undefined });
-      await cache.assertMember(acct(0));
+      const cache = newCache({ endpoint: undefined });
+      await cache.warm();
       expect(calls("ListAccounts")).toBe(3);
     } finally {
       if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
@@ -402,46 +549,64 @@ describe("OrgMembershipCache, API mode against the loopback Organizations and ST
 
 describe("OrgMembershipCache, file mode", () => {
   let dir: string;
-  let now: number;
+  let clock: ManualClock;
   const caches: OrgMembershipCache[] = [];
   const fileCache = (path: string, logger?: Logger): OrgMembershipCache => {
     const cache = new OrgMembershipCache({
-      mode: "file",
-      path,
+      source: { mode: "file", path },
       ttlMs: TTL,
-      now: () => now,
+      missRetries: 5,
+      maxStaleMs: 0,
+      serverReplicas: 5,
+      clock,
       random: () => 0,
       ...(logger === undefined ? {} : { logger }),
     });
     caches.push(cache);
     return cache;
   };
+  /** Lets the file reads (real I/O) of the background loop finish. */
+  const reread = async (cache: OrgMembershipCache, after: number): Promise<void> => {
+    for (let i = 0; i < 200 && (cache.stats().listedAt ?? 0) <= after; i++) {
+      await clock.advance(1_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "org-file-"));
-    now = 1_800_000_000_000;
+    clock = new ManualClock();
   });
   afterEach(async () => {
     for (const c of caches.splice(0)) c.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("admits listed accounts, re-reads on TTL, and fails closed when the file breaks", async () => {
+  it("admits listed accounts, re-reads when the TTL passed, and stops using the list when the file breaks", async () => {
     const path = join(dir, "accounts.json");
     await writeFile(path, JSON.stringify([acct(0), acct(1)]));
     const cache = fileCache(path);
+    await cache.warm();
     await cache.assertMember(acct(0));
     expect(await cache.check(acct(2))).toMatchObject({ reason: "not-in-organization" });
 
-    await writeFile(path, JSON.stringify([acct(2)]));
+    await writeFile(path, JSON.stringify([acct(3)]));
     expect((await cache.check(acct(0))).member).toBe(true); // still within the TTL
-    now += TTL;
-    expect((await cache.check(acct(2))).member).toBe(true);
+    const first = cache.stats().listedAt!;
+    await clock.advance(TTL);
+    await reread(cache, first);
+    expect((await cache.check(acct(3))).member).toBe(true);
     expect(await cache.check(acct(0))).toMatchObject({ reason: "not-in-organization" });
 
     await writeFile(path, "[not json");
-    now += TTL;
-    const err = await rejection(cache.assertMember(acct(2)));
+    const second = cache.stats().listedAt!;
+    await clock.advance(TTL);
+    for (let i = 0; i < 200 && cache.stats().failingSince === undefined; i++) {
+      await clock.advance(10_000);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(cache.stats().listedAt).toBe(second);
+    const err = await rejection(cache.assertMember(acct(3)));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.message).toContain(`unable to parse account list file "${path}"`);
   });
@@ -450,7 +615,7 @@ describe("OrgMembershipCache, file mode", () => {
     const path = join(dir, "accounts.json");
     await writeFile(path, JSON.stringify([acct(0)]));
     const cache = fileCache(path);
-    await cache.assertMember(acct(0));
+    await cache.warm();
     await writeFile(path, JSON.stringify([acct(0), acct(1)]));
     expect((await cache.check(acct(1))).member).toBe(true);
   });
@@ -460,6 +625,7 @@ describe("OrgMembershipCache, file mode", () => {
     await writeFile(path, "[]");
     const logger = new RecordingLogger();
     const cache = fileCache(path, logger);
+    await cache.warm();
     expect(await cache.check(acct(0))).toMatchObject({ member: false, reason: "not-in-organization" });
     expect(logger.lines.some((l) => l.level === "warn" && l.message.includes("empty"))).toBe(true);
     await expect(validateAccountListFile(path)).resolves.toEqual([]);

@@ -6,6 +6,7 @@
  */
 
 import type { ObjectList, Pos } from "../hcl/ast";
+import { nanosToMillis, parseGoDuration } from "../hcl/duration";
 import {
   type ConfigProblem,
   type Decoded,
@@ -149,7 +150,7 @@ export const serverFields = {
         min: "1m",
         invalidMessage: TTL_INVALID,
         minMessage: TTL_MIN,
-        doc: "How long the account list is cached. Go duration, at least 1m.",
+        doc: "Shortest period between listings of the organization (a listing repeats every max(TTL, 2 × its duration), +0–20 % jitter), and the window of org_account_miss_retries. Go duration, at least 1m.",
       },
       account_list_file: {
         type: "string",
@@ -160,13 +161,20 @@ export const serverFields = {
         default: 5,
         min: 0,
         max: 1000,
-        doc: "How many times per TTL window an unknown account may trigger a refresh of the account list.",
+        doc: "DescribeAccount lookups per TTL window of accounts missing from the last account list; accounts refused before draw from a separate budget of a fifth of this (rounded up).",
       },
       org_account_map_max_stale: {
         type: "duration",
         default: "0s",
         min: "0s",
-        doc: "How long an expired account list may still be used when refreshing fails. 0 fails closed.",
+        doc: "How long account knowledge older than org_account_map_ttl may still be used once refreshing the list fails. 0: stop using it at the first failed refresh (accounts are then looked up one by one with DescribeAccount).",
+      },
+      org_server_replicas: {
+        type: "int",
+        default: 5,
+        min: 1,
+        max: 1000,
+        doc: "How many SPIRE servers (replicas) call Organizations with this management account. Each paces ListAccounts to 7.5/org_server_replicas req/s and DescribeAccount to 15/org_server_replicas req/s, so together they stay inside AWS's per-account buckets (8 and 20 req/s).",
       },
     },
   },
@@ -245,8 +253,9 @@ export interface OrgConfigCommon {
   source: "verify_organization" | "require_org_account_id";
   orgAccountMapTtl: Duration;
   orgAccountMissRetries: number;
-  /** 0 ms: fail closed when the list cannot be refreshed. */
+  /** 0 ms: stop using knowledge older than the TTL at the first failed refresh. */
   orgAccountMapMaxStale: Duration;
+  orgServerReplicas: number;
 }
 
 export type OrgConfig =
@@ -517,12 +526,22 @@ function checkOrganization(
       managementAccountId: short,
       assumeOrgRole: role,
       managementAccountRegion: DEFAULT_ORG_REGION[partition],
-      orgAccountMapTtl: { text: "3m", nanos: 180_000_000_000n, ms: 180_000 },
-      orgAccountMissRetries: 5,
-      orgAccountMapMaxStale: { text: "0s", nanos: 0n, ms: 0 },
+      // The block's defaults, from the schema.
+      orgAccountMapTtl: schemaDuration(ORG_FIELDS.org_account_map_ttl.default),
+      orgAccountMissRetries: ORG_FIELDS.org_account_miss_retries.default,
+      orgAccountMapMaxStale: schemaDuration(ORG_FIELDS.org_account_map_max_stale.default),
+      orgServerReplicas: ORG_FIELDS.org_server_replicas.default,
     };
   }
   return checkVerifyOrganizationBlock(block, partition, add, at);
+}
+
+const ORG_FIELDS = serverFields.verify_organization.fields;
+
+function schemaDuration(text: string): Duration {
+  const nanos = parseGoDuration(text);
+  if (typeof nanos === "string") throw new Error(`schema default ${text}: ${nanos}`);
+  return { text, nanos, ms: nanosToMillis(nanos) };
 }
 
 /** The decoded `verify_organization` block, as both methods (aws_iid, aws_iam) declare it. */
@@ -581,6 +600,7 @@ export function checkVerifyOrganizationBlock(
     orgAccountMapTtl: block.org_account_map_ttl,
     orgAccountMissRetries: block.org_account_miss_retries,
     orgAccountMapMaxStale: block.org_account_map_max_stale,
+    orgServerReplicas: block.org_server_replicas,
   };
   if (file !== undefined) return { ...common, mode: "file", accountListFile: file };
   return {

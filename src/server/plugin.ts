@@ -21,7 +21,7 @@ import {
 import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
-import type { OrgMembershipCache, OrgMembershipOptions } from "../org";
+import type { OrgMembershipCache, OrgSettings } from "../org";
 import type { AttestLimits } from "../spire/attest-limiter";
 import type {
   AgentAttributes,
@@ -41,8 +41,8 @@ import { securityNotes } from "./security-notes";
 export interface ServerPluginOptions {
   /** Extra AWS access options (an explicit endpoint for in-process tests). */
   aws?: Partial<AwsAccessOptions>;
-  /** Extra organization options (explicit endpoints, clock). */
-  org?: Partial<Pick<OrgMembershipOptions, "now" | "random">> & { endpoint?: string; stsEndpoint?: string };
+  /** Extra organization settings (explicit endpoint, clock). */
+  org?: Pick<OrgSettings, "endpoint" | "clock" | "random">;
   /** Environment read for the AWS_ACCESS_KEY_ID fallback (SPIRE reads it too). */
   env?: Readonly<Record<string, string | undefined>>;
   now?: () => Date;
@@ -209,7 +209,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       metrics: this.env.hostServices.metrics,
       ...this.options.aws,
     });
-    const orgCache = live ? this.orgCache(config, org.OrgMembershipCache) : undefined;
+    const orgCache = live ? this.orgCache(config, org) : undefined;
 
     const deps: AttestDependencies = {
       trustDomain: core.trustDomain,
@@ -241,36 +241,18 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
     };
   }
 
-  private orgCache(
-    config: ServerConfig,
-    OrgMembershipCacheClass: typeof OrgMembershipCache,
-  ): OrgMembershipCache | undefined {
-    const org = config.verifyOrganization;
-    if (org === undefined) return undefined;
-    const common = {
-      ttlMs: org.orgAccountMapTtl.ms,
-      missRetries: org.orgAccountMissRetries,
-      maxStaleMs: org.orgAccountMapMaxStale.ms,
-      logger: this.log.with({ subsystem: "organization" }),
-      metrics: this.env.hostServices.metrics,
-      now: this.options.org?.now,
-      random: this.options.org?.random,
-    };
-    if (org.mode === "file")
-      return new OrgMembershipCacheClass({ ...common, mode: "file", path: org.accountListFile });
-    return new OrgMembershipCacheClass({
-      ...common,
-      mode: "api",
-      managementAccountId: org.managementAccountId,
-      roleName: org.assumeOrgRole,
-      region: org.managementAccountRegion,
-      partition: config.partition,
-      callTimeoutMs: config.awsCallTimeout.ms,
-      // SPIRE assumes the organization role with the base credentials, not through assume_role.
-      baseCredentials: config.credentials,
-      endpoint: this.options.org?.endpoint,
-      stsEndpoint: this.options.org?.stsEndpoint,
-    });
+  private orgCache(config: ServerConfig, org: typeof import("../org")): OrgMembershipCache | undefined {
+    if (config.verifyOrganization === undefined) return undefined;
+    return new org.OrgMembershipCache(
+      org.orgMembershipOptions(config.verifyOrganization, {
+        partition: config.partition,
+        credentials: config.credentials,
+        callTimeoutMs: config.awsCallTimeout.ms,
+        logger: this.log.with({ subsystem: "organization" }),
+        metrics: this.env.hostServices.metrics,
+        ...this.options.org,
+      }),
+    );
   }
 }
 

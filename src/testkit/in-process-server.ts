@@ -47,7 +47,7 @@ export function inProcessServerPlugin(
         : { assumeRoleFailureTtlMs: options.assumeRoleFailureTtlMs }),
       ...options.aws,
     },
-    org: { endpoint: scenario.aws.url, stsEndpoint: scenario.aws.url },
+    org: { endpoint: scenario.aws.url },
     // Keep the developer's AWS_* variables out of the plugin under test.
     env: {},
   });

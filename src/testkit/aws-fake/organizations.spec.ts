@@ -106,4 +106,43 @@ describe("FakeOrganizations with the real SDK", () => {
     expect(throttled.length).toBeGreaterThan(0);
     expect(throttled[0]).toMatchObject({ reason: { name: "TooManyRequestsException" } });
   });
+
+  it("keeps one bucket per API and account, whatever the region, refilled on the server's clock", async () => {
+    let now = 0;
+    const sts = new FakeSts().addStaticCredentials(mgmtKeys.accessKeyId, MGMT);
+    const timed = await AwsFakeServer.start({ accountOf: (k) => sts.accountOf(k), now: () => now });
+    const timedOrg = new FakeOrganizations({ managementAccountId: MGMT, accountOf: (k) => sts.accountOf(k) });
+    timed.register(sts).register(timedOrg);
+    const inRegion = (region: string): OrganizationsClient => {
+      const c = new OrganizationsClient({
+        region,
+        endpoint: timed.url,
+        credentials: mgmtKeys,
+        maxAttempts: 1,
+      });
+      clients.push(c);
+      return c;
+    };
+    const outcomes = async (c: OrganizationsClient, n: number, describe = false): Promise<number> => {
+      const results = await Promise.allSettled(
+        Array.from({ length: n }, () =>
+          describe
+            ? c.send(new DescribeAccountCommand({ AccountId: MGMT }))
+            : c.send(new ListAccountsCommand({})),
+        ),
+      );
+      return results.filter((r) => r.status === "fulfilled").length;
+    };
+    try {
+      const east = inRegion("us-east-1");
+      const west = inRegion("us-west-2");
+      expect(await outcomes(east, 8)).toBe(8);
+      expect(await outcomes(west, 8)).toBe(4); // the same 12, from another region
+      expect(await outcomes(east, 40, true)).toBe(30); // DescribeAccount: its own bucket
+      now += 1_000;
+      expect(await outcomes(west, 10)).toBe(8);
+    } finally {
+      await timed.close();
+    }
+  });
 });

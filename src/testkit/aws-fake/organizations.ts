@@ -8,8 +8,10 @@
  *   2026-09-09 (SPIRE filters on `Status` only, see aws-iid-reference.md §b2);
  * - AWSOrganizationsNotInUseException for a caller outside any organization and
  *   AccessDeniedException for a member account or a caller whose policy lacks the action;
- * - AWS's token buckets per calling account: ListAccounts 8 req/s burst 12, DescribeAccount
- *   20 req/s burst 30 (Organizations quotas, "Throttling limits").
+ * - AWS's token buckets per API and calling account (whatever the region: Organizations is a
+ *   global service): ListAccounts 8 req/s burst 12, DescribeAccount 20 req/s burst 30
+ *   (Organizations quotas, "Throttling limits"); a throttled call gets
+ *   TooManyRequestsException, as from AWS.
  *
  * Accounts live in one array plus an index, so 50,000 accounts cost a few megabytes and a
  * page is a slice.
@@ -48,8 +50,8 @@ export interface FakeOrganizationsOptions {
 
 /** AWS Organizations quotas, "Throttling limits", per calling account. */
 export const ORGANIZATIONS_RATE_LIMITS: readonly RateLimit[] = [
-  { actions: ["ListAccounts"], capacity: 12, refillPerSecond: 8 },
-  { actions: ["DescribeAccount"], capacity: 30, refillPerSecond: 20 },
+  { actions: ["ListAccounts"], capacity: 12, refillPerSecond: 8, per: "account" },
+  { actions: ["DescribeAccount"], capacity: 30, refillPerSecond: 20, per: "account" },
 ];
 
 const PAGE_MAX = 20;

@@ -52,6 +52,12 @@ export interface RateLimit {
    * request's parameters can tell.
    */
   when?: (req: FakeRequest) => boolean;
+  /**
+   * "account-region" (default): one bucket per calling account and region, like EC2.
+   * "account": one per calling account whatever the region, like a global service's quota
+   * (Organizations).
+   */
+  per?: "account-region" | "account";
 }
 
 export interface ServiceFake {
@@ -70,6 +76,8 @@ export interface AwsFakeServerOptions {
   accountOf?: (accessKeyId: string) => string | undefined;
   /** Cap on request bodies; larger requests get 413. */
   maxBodyBytes?: number;
+  /** Clock of the token buckets in ms (benchmarks run AWS's rates on a faster clock). */
+  now?: () => number;
 }
 
 const TARGET_PREFIXES: Record<string, string> = {
@@ -284,10 +292,10 @@ export class AwsFakeServer {
       const limit = limits[i]!;
       if (limit.actions !== "*" && !limit.actions.includes(action)) continue;
       if (limit.when !== undefined && !limit.when(req)) continue;
-      const key = `${fake.service}#${i}#${account}#${region}`;
+      const key = `${fake.service}#${i}#${account}#${limit.per === "account" ? "*" : region}`;
       let bucket = this.buckets.get(key);
       if (bucket === undefined) {
-        bucket = new TokenBucket(limit.capacity, limit.refillPerSecond);
+        bucket = new TokenBucket(limit.capacity, limit.refillPerSecond, this.options.now);
         this.buckets.set(key, bucket);
       }
       if (!bucket.tryTake()) return false;
