@@ -1,5 +1,7 @@
 // Mutation testing of the trust path (`npm run mutate`; docs/security.md has the scores and
-// the equivalent survivors). `npm run mutate -- --mutate src/iid/cms.ts` runs one file.
+// the equivalent survivors). Stryker is installed by that script (npm install --no-save), not
+// listed in devDependencies: its Babel 8 requires Node >= 22.18, and npm ci on an older system
+// Node printed an EBADENGINE warning per package for every newcomer. `npm run mutate -- --mutate src/iid/cms.ts` runs one file.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
