@@ -9,8 +9,8 @@
  *
  * `configNotes` gives the runtime's Config/Validate the same problems as text.
  */
-import { readFileSync, statSync } from "node:fs";
 import { agentConfigFromAst } from "../agent/config";
+import { readBoundedFile } from "../common/bounded-read";
 import {
   type LiteralNode,
   type ObjectItem,
@@ -230,9 +230,7 @@ function checkWholeConfig(
 }
 
 function readCapped(path: string): Uint8Array {
-  const size = statSync(path).size;
-  if (size > MAX_INPUT_BYTES) throw new Error(`file too large (${size} bytes, limit ${MAX_INPUT_BYTES})`);
-  return readFileSync(path);
+  return readBoundedFile(path, MAX_INPUT_BYTES);
 }
 
 export async function runCheckConfig(

@@ -15,7 +15,7 @@
  * `constructor` are plain misses), never part of a path or file name, and it must look like a
  * region before it is looked up at all.
  */
-import { readFileSync } from "node:fs";
+import { readBoundedFile } from "../common/bounded-read";
 import { invalidArgument } from "../common/errors";
 import {
   CERTIFICATE_KINDS,
@@ -189,7 +189,7 @@ export function parseOperatorCertificate(
  */
 export function loadOperatorCertificates(
   entries: readonly AwsCertificateConfig[],
-  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+  readFile: (path: string) => string = (path) => readBoundedFile(path, MAX_PEM_BYTES).toString("utf8"),
 ): TrustedCertificate[] {
   if (entries.length > MAX_OPERATOR_CERTIFICATES) {
     throw invalidArgument(
@@ -218,8 +218,6 @@ export function loadOperatorCertificates(
         err,
       );
     }
-    if (pem.length > MAX_PEM_BYTES)
-      throw invalidArgument(`${label}: file larger than ${MAX_PEM_BYTES} bytes`);
     try {
       return parseOperatorCertificate(pem, entry.region, kind, entry.pemPath);
     } catch (err) {

@@ -4,7 +4,7 @@
  * The messages are SPIRE's, because operators grep for them and the config parser wraps them
  * in SPIRE's configure-time prefix.
  */
-import { readFile } from "node:fs/promises";
+import { readBoundedFile } from "../common/bounded-read";
 import { invalidArgument, type PluginError } from "../common/errors";
 
 /** A 50,000-account list is ~800 KB; anything far larger is not an account list. */
@@ -26,16 +26,11 @@ export class AccountListFileError extends Error {
 export async function readAccountListFile(path: string): Promise<string[]> {
   let text: string;
   try {
-    const bytes = await readFile(path);
-    if (bytes.length > ACCOUNT_LIST_FILE_MAX_BYTES) {
-      throw new AccountListFileError(
-        `unable to read account list file: ${path} is larger than ${ACCOUNT_LIST_FILE_MAX_BYTES} bytes`,
-      );
-    }
-    text = bytes.toString("utf8");
+    text = readBoundedFile(path, ACCOUNT_LIST_FILE_MAX_BYTES).toString("utf8");
   } catch (err) {
-    if (err instanceof AccountListFileError) throw err;
-    throw new AccountListFileError(`unable to read account list file: ${goStyleFsError(err, path)}`);
+    throw new AccountListFileError(
+      `unable to read account list file: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const ids = parseAccountList(text, path);
   for (const id of ids) {
@@ -94,19 +89,4 @@ function jsonKind(value: unknown): string {
   if (Array.isArray(value)) return "array";
   if (value === null) return "null";
   return typeof value === "object" ? "object" : typeof value;
-}
-
-/** Go's os.ReadFile wording ("open <path>: no such file or directory"), which SPIRE prints. */
-function goStyleFsError(err: unknown, path: string): string {
-  const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
-  switch (code) {
-    case "ENOENT":
-      return `open ${path}: no such file or directory`;
-    case "EACCES":
-      return `open ${path}: permission denied`;
-    case "EISDIR":
-      return `read ${path}: is a directory`;
-    default:
-      return err instanceof Error ? err.message : String(err);
-  }
 }

@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Code } from "../common/errors";
 import type { AgentAttributes, ServerAttestorPlugin } from "../spire/contracts";
@@ -304,6 +308,41 @@ describe("server attestor: configuration", () => {
     await configure();
     await expect(configure("verify_organisation {}")).rejects.toMatchObject({ code: Code.InvalidArgument });
     await expect(plugin.attest(attestCtx(node.payload))).resolves.toBeDefined();
+  });
+
+  describe("refuses unreadable files quickly and keeps the previous configuration", () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), "bounded-files-"));
+      execFileSync("mkfifo", [join(dir, "fifo")]);
+      writeFileSync(join(dir, "huge"), "");
+      truncateSync(join(dir, "huge"), 64 * 1024 * 1024 * 1024); // sparse: no disk used
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    const cases: [string, () => string, RegExp][] = [
+      ["/dev/zero", () => "/dev/zero", /is not a regular file \(it is a character device\)/],
+      ["a FIFO with no writer", () => join(dir, "fifo"), /is not a regular file \(it is a FIFO\)/],
+      ["a directory", () => dir, /is not a regular file \(it is a directory\)/],
+      ["a sparse 64 GiB file", () => join(dir, "huge"), /is larger than \d+ bytes/],
+    ];
+    const blocks: [string, (path: string) => string][] = [
+      [
+        "aws_certificate pem_path",
+        (p) => `aws_certificate {\n region = "us-east-1"\n kind = "rsa"\n pem_path = "${p}"\n}`,
+      ],
+      ["account_list_file", (p) => `verify_organization {\n account_list_file = "${p}"\n}`],
+    ];
+    for (const [block, hcl] of blocks) {
+      it.each(cases)(`${block} naming %s`, async (_, path, message) => {
+        const node = scenario.addNode();
+        await configure();
+        const r = await rejection(configure(hcl(path())));
+        expect(r.code).toBe(Code.InvalidArgument);
+        expect(r.message).toMatch(message);
+        await expect(plugin.attest(attestCtx(node.payload))).resolves.toBeDefined();
+      });
+    }
   });
 
   it("suggests the nearest key for a typo that would silently disable a check in SPIRE", async () => {
