@@ -45,3 +45,8 @@ export function selectPlugin(pluginArg: string | undefined, program: string): Pl
     `unknown plugin_args ${JSON.stringify(pluginArg)}: leave plugin_args out (the side is chosen at Init, the method from the file name), or use "server"/"agent" (aws_iid) or "server-iam"/"agent-iam" (aws_iam)`
   );
 }
+
+/** Init's warning when plugin_args name the other side than the host's services (check-config says the same). */
+export function wrongSideMessage(side: PluginSide, hostSide: PluginSide): string {
+  return `plugin_args say "${side}" but the host offers the services of a SPIRE ${hostSide}; plugin_args can be left out, the side is then chosen at Init`;
+}

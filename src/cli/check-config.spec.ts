@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -108,5 +110,89 @@ describe("check-config", () => {
     expect(configNotes("server", "a = [")).toEqual([
       expect.stringMatching(/^At 1:\d+: unexpected token while parsing list: EOF/),
     ]);
+  });
+});
+
+describe("check-config: how SPIRE launches the plugin", () => {
+  const binary = file("spire-aws-iid", "#!/bin/sh\necho plugin\n");
+  const sha = createHash("sha256").update(readFileSync(binary)).digest("hex");
+  const conf = (side: "server" | "agent", launch: string): string =>
+    file(
+      `${side}-launch.conf`,
+      `plugins {\n  NodeAttestor "aws_iid" {\n${launch}\n    plugin_data {}\n  }\n}\n`,
+    );
+
+  it("accepts the file's own checksum, and no plugin_args at all", async () => {
+    const r = await run(
+      "server",
+      conf("server", `    plugin_cmd = "${binary}"\n    plugin_checksum = "${sha}"`),
+    );
+    expect(r.out).toMatch(/valid server configuration/);
+    expect(r.code).toBe(0);
+  });
+
+  it("reports a checksum that does not match the file at plugin_cmd, with SPIRE's words and the right value", async () => {
+    const wrong = "0".repeat(64);
+    const path = conf("server", `    plugin_cmd = "${binary}"\n    plugin_checksum = "${wrong}"`);
+    const r = await run("server", path);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${path}:4:5: plugin_checksum: checksums did not match: ${binary} has sha256 ${sha}, plugin_checksum says ${wrong}`,
+    );
+  });
+
+  it.each([
+    ["NOT_A_CHECKSUM", "checksum is not a valid hex string"],
+    ["DEADBEEF", "expected checksum of length 64; got 8"],
+  ])("refuses plugin_checksum %s as SPIRE does", async (sum, message) => {
+    const r = await run(
+      "server",
+      conf("server", `    plugin_cmd = "${binary}"\n    plugin_checksum = "${sum}"`),
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`plugin_checksum: ${message}`);
+  });
+
+  it("hashes plugin_cmd through the bounded reader: a FIFO is refused, a missing file is a note", async () => {
+    const fifo = join(dir, "fifo-plugin");
+    execFileSync("mkfifo", [fifo]);
+    const r = await run(
+      "server",
+      conf("server", `    plugin_cmd = "${fifo}"\n    plugin_checksum = "${sha}"`),
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `plugin_checksum: cannot hash plugin_cmd: ${fifo} is not a regular file (it is a FIFO)`,
+    );
+    const missing = join(dir, "not-installed-here");
+    const m = await run(
+      "server",
+      conf("server", `    plugin_cmd = "${missing}"\n    plugin_checksum = "${sha}"`),
+    );
+    expect(m.code).toBe(0);
+    expect(m.err).toContain(`plugin_checksum not checked: open ${missing}: no such file or directory`);
+  });
+
+  it("reports plugin_args naming the other side, or an unknown value, in the plugin's words", async () => {
+    const agentInServer = conf("server", `    plugin_cmd = "${binary}"\n    plugin_args = ["agent"]`);
+    const r = await run("server", agentInServer);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${agentInServer}:4:5: plugin_args say "agent" but the host offers the services of a SPIRE server; plugin_args can be left out, the side is then chosen at Init`,
+    );
+    const bogus = await run(
+      "agent",
+      conf("agent", `    plugin_cmd = "${binary}"\n    plugin_args = ["client"]`),
+    );
+    expect(bogus.code).toBe(1);
+    expect(bogus.out).toContain('unknown plugin_args "client": leave plugin_args out');
+    for (const [side, args] of [
+      ["server", '["server"]'],
+      ["agent", '["agent"]'],
+      ["server", "[]"],
+    ] as const) {
+      const ok = await run(side, conf(side, `    plugin_cmd = "${binary}"\n    plugin_args = ${args}`));
+      expect(ok.code, `${side} ${args}`).toBe(0);
+    }
   });
 });

@@ -9,8 +9,10 @@
  *
  * `configNotes` gives the runtime's Config/Validate the same problems as text.
  */
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
 import { agentConfigFromAst } from "../agent/config";
-import { readBoundedFile } from "../common/bounded-read";
+import { type BoundedReadError, readBoundedFile } from "../common/bounded-read";
 import {
   type LiteralNode,
   type ObjectItem,
@@ -24,9 +26,13 @@ import { equalFold, keyName } from "../hcl/generic";
 import { MAX_INPUT_BYTES, parse } from "../hcl/parser";
 import { type ConfigProblem, formatProblem, parseForDecoding } from "../hcl/schema";
 import { stringValue, tokenText } from "../hcl/values";
+import { selectPlugin, wrongSideMessage } from "../plugin-selection";
 import { type ServerConfigOptions, serverConfigFromAst } from "../server/config";
 
 export type Side = "server" | "agent";
+
+/** The single-executable build is about 100 MB; a plugin_cmd far larger is not this plugin. */
+const MAX_PLUGIN_CMD_BYTES = 512 * 1024 * 1024;
 
 export interface CheckIo {
   out: (s: string) => void;
@@ -147,6 +153,8 @@ interface Target {
   problems: ConfigProblem[];
   /** Where positions refer to, when not FILE itself. */
   positionsIn?: string;
+  /** What could not be checked here, on stderr (stdout keeps one line per result). */
+  notes?: string[];
   plugin?: string;
 }
 
@@ -161,6 +169,75 @@ function checkWholeConfig(
     name,
   );
   if (typeof chosen === "string") return chosen;
+  const target = checkChosenPluginData(side, chosen, options);
+  target.notes = [];
+  target.problems.unshift(...launchProblems(side, chosen.items, target.notes));
+  return target;
+}
+
+/**
+ * What SPIRE checks before the plugin sees plugin_data: plugin_args (the plugin refuses unknown
+ * ones at start and warns at Init about the other side) and plugin_checksum against the file at
+ * plugin_cmd (pkg/common/catalog/external.go in spiffe/spire; go-plugin hashes the file on
+ * every launch). SPIRE's and the plugin's own words, so the operator can grep for them.
+ */
+function launchProblems(side: Side, items: ObjectItem[], notes: string[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const cmdItem = setting(items, "plugin_cmd").at(-1);
+  const cmd = literalString(cmdItem?.val);
+  const argsItem = setting(items, "plugin_args").at(-1);
+  if (argsItem !== undefined) {
+    const pos = argsItem.keys[0]!.token.pos;
+    const args = stringList(argsItem.val);
+    if (args === undefined) problems.push({ pos, message: "plugin_args: expected a list of strings" });
+    else if (args.length > 0) {
+      const selection = selectPlugin(args[0], basename(cmd ?? ""));
+      if (typeof selection === "string") problems.push({ pos, message: selection });
+      else if (selection.side !== undefined && selection.side !== side)
+        problems.push({ pos, message: wrongSideMessage(selection.side, side) });
+    }
+  }
+  const sumItem = setting(items, "plugin_checksum").at(-1);
+  const sum = literalString(sumItem?.val);
+  if (sumItem === undefined || sum === undefined || sum === "") return problems;
+  const pos = sumItem.keys[0]!.token.pos;
+  if (!/^([0-9a-fA-F]{2})*$/.test(sum)) {
+    problems.push({ pos, message: "plugin_checksum: checksum is not a valid hex string" });
+  } else if (sum.length !== 64) {
+    problems.push({ pos, message: `plugin_checksum: expected checksum of length 64; got ${sum.length}` });
+  } else if (cmd !== undefined) {
+    let actual: string | undefined;
+    try {
+      actual = createHash("sha256").update(readBoundedFile(cmd, MAX_PLUGIN_CMD_BYTES)).digest("hex");
+    } catch (e) {
+      // check-config may run away from the SPIRE host (CI, a laptop): a missing file is a note.
+      if ((e as BoundedReadError).code === "ENOENT")
+        notes.push(`plugin_checksum not checked: ${(e as Error).message}`);
+      else
+        problems.push({ pos, message: `plugin_checksum: cannot hash plugin_cmd: ${(e as Error).message}` });
+    }
+    if (actual !== undefined && actual !== sum.toLowerCase()) {
+      problems.push({
+        pos,
+        message: `plugin_checksum: checksums did not match: ${cmd} has sha256 ${actual}, plugin_checksum says ${sum}`,
+      });
+    }
+  }
+  return problems;
+}
+
+function stringList(v: ValueNode | undefined): string[] | undefined {
+  if (v?.kind !== "list") return undefined;
+  const out: string[] = [];
+  for (const el of v.items) {
+    const s = literalString(el);
+    if (s === undefined) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerConfigOptions): Target {
   const data = setting(chosen.items, "plugin_data");
   const dataFile = setting(chosen.items, "plugin_data_file");
   const plugin = chosen.name;
@@ -290,6 +367,7 @@ export async function runCheckConfig(
     target = { problems: [{ pos: e.pos, message: e.detail }] };
   }
 
+  for (const note of target.notes ?? []) io.err(`${file}: ${note}`);
   const what = `${side} configuration${target.plugin !== undefined ? ` of NodeAttestor ${JSON.stringify(target.plugin)}` : ""}`;
   if (target.problems.length === 0) {
     io.out(`${file}: valid ${what}`);

@@ -6,7 +6,7 @@
  * thing whole hangs Configure or exhausts memory, and SPIRE never restarts a plugin. So: stat
  * first, refuse anything that is not a regular file, open without blocking (a FIFO swapped in
  * after the stat must not block the open either), check the opened file again, and read at most
- * limit + 1 bytes so a file that grew past the stat is still refused.
+ * one byte more than its size, so a file that grows while it is read is refused too.
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from "node:fs";
 
@@ -22,9 +22,10 @@ export class BoundedReadError extends Error {
 }
 
 export function readBoundedFile(path: string, limit: number): Buffer {
-  refuseUnlessRegular(
+  checkStat(
     path,
     statOrThrow(() => statSync(path), path),
+    limit,
   );
   let fd: number;
   try {
@@ -33,18 +34,20 @@ export function readBoundedFile(path: string, limit: number): Buffer {
     throw fsError(err, path);
   }
   try {
-    refuseUnlessRegular(
+    const size = checkStat(
       path,
       statOrThrow(() => fstatSync(fd), path),
+      limit,
     );
-    const buf = Buffer.allocUnsafe(limit + 1);
+    // One byte more than the size seen: a file that grows while it is read is noticed.
+    const buf = Buffer.allocUnsafe(size + 1);
     let got = 0;
     while (got < buf.length) {
       const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
     }
-    if (got > limit) throw new BoundedReadError(`${path} is larger than ${limit} bytes`);
+    if (got === buf.length) throw new BoundedReadError(`${path} grew while it was read`);
     return buf.subarray(0, got);
   } catch (err) {
     throw err instanceof BoundedReadError ? err : fsError(err, path);
@@ -53,17 +56,20 @@ export function readBoundedFile(path: string, limit: number): Buffer {
   }
 }
 
+/** The size, for a regular file within the limit; otherwise the reason it is refused. */
+function checkStat(path: string, st: Stats, limit: number): number {
+  if (!st.isFile())
+    throw new BoundedReadError(`${path} is not a regular file (it is ${kindOf(st)})`, "ENOTREG");
+  if (st.size > limit) throw new BoundedReadError(`${path} is larger than ${limit} bytes`);
+  return st.size;
+}
+
 function statOrThrow(stat: () => Stats, path: string): Stats {
   try {
     return stat();
   } catch (err) {
     throw fsError(err, path);
   }
-}
-
-function refuseUnlessRegular(path: string, st: Stats): void {
-  if (st.isFile()) return;
-  throw new BoundedReadError(`${path} is not a regular file (it is ${kindOf(st)})`, "ENOTREG");
 }
 
 function kindOf(st: Stats): string {

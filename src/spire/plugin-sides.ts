@@ -13,8 +13,10 @@
  * With a side from plugin_args the runtime exists from the start, exactly as before, and Init
  * only checks that the host looks like that side.
  */
+
 import { Code, failedPrecondition, PluginError } from "../common/errors";
 import type { Logger } from "../common/logger";
+import { wrongSideMessage } from "../plugin-selection";
 import type {
   AgentAttestorPlugin,
   AgentPluginFactory,
@@ -84,10 +86,7 @@ export class PluginSides {
       this.create(hostSide);
       this.logger.debug("Plugin side chosen from the host services offered at Init", { side: hostSide });
     } else if (side !== hostSide && this.fixedSide !== undefined) {
-      this.logger.warn(
-        `plugin_args say "${side}" but the host offers the services of a SPIRE ${hostSide}; plugin_args can be left out, the side is then chosen at Init`,
-        { host_services: hostServiceNames.join(",") },
-      );
+      this.logger.warn(wrongSideMessage(side, hostSide), { host_services: hostServiceNames.join(",") });
     }
     const runtime = this.current();
     runtime?.init(hostServiceNames);
