@@ -111,42 +111,53 @@ export function preparationBlob(node: SeaNode, bundlePath: string, blob: string)
   }
 }
 
+/** Where to write; tests use private paths so dist/ never changes under a running spec. */
+export interface SeaPaths {
+  /** The executable (default dist/spire-aws-iid-sea); its .sha256 goes beside it. */
+  out?: string;
+  /** The bundle built on the way (default dist/spire-aws-iid). */
+  bundleOut?: string;
+}
+
 export async function buildSea(
   node: SeaNode = seaNode(),
+  paths: SeaPaths = {},
 ): Promise<{ path: string; bytes: number; sha256: string; node: SeaNode; packages: BundledPackage[] }> {
   if (process.platform !== "linux") throw new Error("build:sea supports Linux only");
-  const { packages } = await bundle();
+  const seaPath = paths.out ?? SEA_PATH;
+  const bundlePath = paths.bundleOut ?? BUNDLE_PATH;
+  const { packages } = await bundle({ outfile: bundlePath });
   const work = mkdtempSync(join(tmpdir(), "spire-aws-iid-sea-"));
   try {
     const blob = join(work, "sea-prep.blob");
-    preparationBlob(node, BUNDLE_PATH, blob);
-    rmSync(SEA_PATH, { force: true });
-    copyFileSync(node.bin, SEA_PATH);
-    chmodSync(SEA_PATH, 0o755);
+    preparationBlob(node, bundlePath, blob);
+    rmSync(seaPath, { force: true });
+    copyFileSync(node.bin, seaPath);
+    chmodSync(seaPath, 0o755);
     const postject = join(root, "node_modules", ".bin", "postject");
     // postject prints harmless ELF note warnings on every run; its stderr is shown only when it
     // fails (execFileSync puts it into the thrown error).
-    execFileSync(postject, [SEA_PATH, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], {
+    execFileSync(postject, [seaPath, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE], {
       stdio: ["ignore", "ignore", "pipe"],
     });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   // Smoke test: an operator command that loads a lazily imported module and exits 0.
-  const probe = runProbe(SEA_PATH, ["check-config", "--help"]);
+  const probe = runProbe(seaPath, ["check-config", "--help"]);
   if (probe.status !== 0 || !probe.stdout.includes("usage: spire-aws-iid check-config")) {
     throw new Error(`the SEA did not start: exit ${probe.status}, output ${probe.stdout.slice(0, 400)}`);
   }
-  const bytes = readFileSync(SEA_PATH);
+  const bytes = readFileSync(seaPath);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
-  writeFileSync(`${SEA_PATH}.sha256`, `${sha256}  ${basename(SEA_PATH)}\n`);
+  writeFileSync(`${seaPath}.sha256`, `${sha256}  ${basename(seaPath)}\n`);
   if (node.npmPackage !== undefined) {
     writeFileSync(
-      join(dirname(SEA_PATH), LICENSES_FILE_NAME),
+      join(dirname(seaPath), LICENSES_FILE_NAME),
       thirdPartyLicensesText(packages, embeddedNodeOf(node.npmPackage.dir, node.version)),
     );
   }
-  return { path: SEA_PATH, bytes: bytes.length, sha256, node, packages };
+  return { path: seaPath, bytes: bytes.length, sha256, node, packages };
 }
 
 function runProbe(command: string, args: string[]): { status: number | null; stdout: string } {

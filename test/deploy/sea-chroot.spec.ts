@@ -1,0 +1,191 @@
+/**
+ * The single executable runs where SPIRE runs: a root filesystem with nothing but the glibc
+ * runtime libraries it links (what a distroless "cc" base image holds) and no node. The test
+ * builds such a root with chroot(2): the static Go interop host (CGO_ENABLED=0, like SPIRE's
+ * own static binaries), the executable installed as the spiffe Helm chart installs an
+ * image-route plugin (/plugins/nodeAttestor/aws_iid, no plugin_args), the libraries `ldd`
+ * lists, an empty /tmp for go-plugin's socket, and the test CA's PEM files. In it the host
+ * loads both sides, configures them (checksum verified), and attests an agent against the
+ * loopback fakes this process serves (a chroot shares the network namespace).
+ *
+ * docker is not available on the project's machines; this test is what proves the image
+ * recipe in examples/docker/.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSea, seaNode } from "../../scripts/build-sea";
+import { type FakeImds, startFakeImds } from "../../src/testkit/fake-imds";
+import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testkit/scenario";
+import { pluginEnv } from "../e2e/bundle";
+import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
+import { buildGoHost } from "../interop/go-host";
+
+const isRoot = process.getuid?.() === 0;
+const TD = "example.org";
+const PLUGIN = "/plugins/nodeAttestor/aws_iid";
+
+interface HostEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** Shared libraries `ldd` resolves for a binary: absolute paths, the dynamic loader included. */
+export function lddLibraries(binary: string): string[] {
+  const r = spawnSync("ldd", [binary], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ldd ${binary} failed: ${r.stderr}`);
+  const libs = new Set<string>();
+  for (const line of r.stdout.split("\n")) {
+    // "libm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x...)" or "/lib64/ld-linux-x86-64.so.2 (0x...)"
+    const m = /(?:=>\s*)?(\/\S+)\s+\(0x[0-9a-f]+\)/.exec(line);
+    if (m?.[1] !== undefined) libs.add(m[1]);
+    if (/=>\s*not found/.test(line)) throw new Error(`ldd ${binary}: ${line.trim()}`);
+  }
+  return [...libs];
+}
+
+/** Copy a file to the same absolute path under root (symlinks followed: the image holds files). */
+function install(root: string, from: string, to = from, mode?: number): void {
+  const dest = join(root, to);
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(from, dest);
+  if (mode !== undefined) chmodSync(dest, mode);
+}
+
+/** Every file under dir, relative paths. */
+function filesUnder(dir: string, prefix = ""): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
+  );
+}
+
+function runInChroot(
+  root: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ status: number | null; events: HostEvent[]; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // A clean environment, as a container has: no PATH into the host's node, nothing inherited.
+    const child = spawn("chroot", [root, ...args], {
+      env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const events = stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as HostEvent);
+      resolve({ status, events, stderr });
+    });
+  });
+}
+
+describe.skipIf(!isRoot)(
+  "single executable in a distroless-like root (chroot; needs root, as CI runs)",
+  () => {
+    let work: string;
+    let root: string;
+    let libs: string[];
+    let scenario: Scenario;
+    let imds: FakeImds | undefined;
+
+    beforeAll(async () => {
+      work = mkdtempSync(join(tmpdir(), "sea-chroot-"));
+      root = join(work, "root");
+      const sea = await buildSea(seaNode(), {
+        out: join(work, "spire-aws-iid-sea"),
+        bundleOut: join(work, "bundle", "spire-aws-iid"),
+      });
+      const host = buildGoHost();
+      libs = lddLibraries(sea.path);
+
+      install(root, host, "/host", 0o755);
+      install(root, sea.path, PLUGIN, 0o755);
+      for (const lib of libs) install(root, lib);
+      mkdirSync(join(root, "tmp"), { recursive: true });
+      chmodSync(join(root, "tmp"), 0o1777);
+      scenario = await startScenario();
+      for (const e of scenario.certificateEntries) install(root, e.pemPath);
+    }, GO_BUILD_TIMEOUT_MS);
+
+    afterAll(async () => {
+      await imds?.close();
+      await scenario?.close();
+      if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    });
+
+    it("the root holds only glibc runtime libraries, the executable and the static host: no node, no shell", () => {
+      // The Go host is static: nothing for ldd to resolve.
+      expect(spawnSync("ldd", [join(root, "host")], { encoding: "utf8" }).status).not.toBe(0);
+      for (const lib of libs) {
+        expect(lib).toMatch(/\/(ld-linux[^/]*|lib(c|m|dl|pthread|rt|gcc_s|stdc\+\+|resolv)\.so[.\d]*)$/);
+      }
+      const files = filesUnder(root).map((f) => `/${f}`);
+      expect(files.some((f) => /(^|\/)(node|sh|bash|env)$/.test(f))).toBe(false);
+      expect(files.filter((f) => !f.includes(".so") && !f.endsWith(".pem")).sort()).toEqual([
+        "/host",
+        PLUGIN,
+      ]);
+    });
+
+    it("loads without plugin_args on both sides, configures with the checksum verified, and attests", async () => {
+      const node = scenario.addNode({ tags: { team: "blue" } });
+      imds = await startFakeImds({ identity: node.identity });
+      mkdirSync(join(root, "conf"), { recursive: true });
+      writeFileSync(join(root, "conf", "agent.hcl"), `ec2_metadata_endpoint = "${imds.url}"\n`);
+      writeFileSync(join(root, "conf", "server.hcl"), scenario.pluginData());
+
+      const run = await runInChroot(
+        root,
+        [
+          "/host",
+          "roundtrip",
+          "-no-args",
+          "-checksum",
+          "auto",
+          "-trust-domain",
+          TD,
+          "-agent-config-file",
+          "/conf/agent.hcl",
+          "-server-config-file",
+          "/conf/server.hcl",
+          "--",
+          PLUGIN,
+        ],
+        pluginEnv(scenario.env()),
+      );
+      const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
+      expect(
+        of("error"),
+        run.stderr + JSON.stringify(run.events.filter((e) => e.event === "log").slice(-20)),
+      ).toEqual([]);
+      expect(of("init").map((e) => [e.side, e.unsupported])).toEqual([
+        ["agent", []],
+        ["server", []],
+      ]);
+      expect(of("configure").map((e) => e.code)).toEqual(["OK", "OK"]);
+      const i = node.instance;
+      expect(of("attest")[0]).toMatchObject({
+        code: "OK",
+        spiffe_id: `spiffe://${TD}/spire/agent/aws_iid/${SCENARIO_ACCOUNT}/${i.region}/${i.instanceId}`,
+      });
+      expect(of("attest")[0]?.selector_values).toEqual(expect.arrayContaining(["tag:team:blue"]));
+      expect(of("unloaded").map((e) => e.graceful)).toEqual([true, true]);
+      expect(run.status).toBe(0);
+    });
+  },
+);
