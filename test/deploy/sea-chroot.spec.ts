@@ -12,7 +12,16 @@
  * recipe in examples/docker/.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,6 +70,17 @@ function filesUnder(dir: string, prefix = ""): string[] {
   );
 }
 
+/** chroot(8) by absolute path: the chrooted process gets a clean environment without PATH. */
+function chrootBinary(): string {
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  const found = dirs
+    .filter((d) => d !== "")
+    .map((d) => join(d, "chroot"))
+    .find((p) => existsSync(p));
+  if (found === undefined) throw new Error("chroot(8) not found");
+  return found;
+}
+
 function runInChroot(
   root: string,
   args: string[],
@@ -68,7 +88,7 @@ function runInChroot(
 ): Promise<{ status: number | null; events: HostEvent[]; stderr: string }> {
   return new Promise((resolve, reject) => {
     // A clean environment, as a container has: no PATH into the host's node, nothing inherited.
-    const child = spawn("chroot", [root, ...args], {
+    const child = spawn(chrootBinary(), [root, ...args], {
       env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
         string,
         string
@@ -166,7 +186,10 @@ describe.skipIf(!isRoot)(
           "--",
           PLUGIN,
         ],
-        pluginEnv(scenario.env()),
+        // HOME as runc sets it for a user without a passwd entry (this root has no /etc/passwd).
+        // SPIRE passes its environment on to plugins; without HOME the AWS SDK's os.homedir()
+        // (for ~/.aws/config) fails with uv_os_homedir ENOENT.
+        { ...pluginEnv(scenario.env()), HOME: "/" },
       );
       const of = (name: string): HostEvent[] => run.events.filter((e) => e.event === name);
       expect(
@@ -179,7 +202,10 @@ describe.skipIf(!isRoot)(
       ]);
       expect(of("configure").map((e) => e.code)).toEqual(["OK", "OK"]);
       const i = node.instance;
-      expect(of("attest")[0]).toMatchObject({
+      const logs = JSON.stringify(
+        run.events.filter((e) => e.event === "log" && e.level !== "trace").slice(-15),
+      );
+      expect(of("attest")[0], `${JSON.stringify(of("attest")[0])}\n${logs}`).toMatchObject({
         code: "OK",
         spiffe_id: `spiffe://${TD}/spire/agent/aws_iid/${SCENARIO_ACCOUNT}/${i.region}/${i.instanceId}`,
       });
