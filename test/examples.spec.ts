@@ -41,6 +41,12 @@ async function checkConfig(side: "server" | "agent", file: string): Promise<{ co
   return { code, out: lines.map((l) => `${l}\n`).join("") };
 }
 
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+
 function mapGet(v: GoValue | undefined, key: string): GoValue | undefined {
   if (v === undefined) return undefined;
   if (v.t === "slice") return v.items.length === 1 ? mapGet(v.items[0], key) : undefined;
@@ -237,10 +243,23 @@ describe("examples: IAM policies", () => {
 });
 
 describe("examples: deployment snippets", () => {
-  it("helm/values.yaml: plugin_args, checksum and a valid plugin_data", () => {
+  it("helm/values.yaml: the chart's customPlugins route for server and agent, no plugin_args, a valid plugin_data", () => {
     const text = read("helm", "values.yaml");
-    expect(text).toMatch(/plugin_args: \["server"\]/);
-    expect(text).toMatch(/plugin_checksum: [0-9a-f]{64}\n/);
+    expect(text).not.toMatch(/^\s*plugin_args:/m);
+    expect(text).not.toMatch(/unsupportedBuiltInPlugins/);
+    // customPlugins.nodeAttestor.aws_iid under both subcharts, each with the route's four keys.
+    for (const chart of ["spire-server", "spire-agent"]) {
+      const section = text.slice(text.indexOf(`\n${chart}:\n`));
+      const entry = section.slice(section.indexOf("  customPlugins:\n    nodeAttestor:\n      aws_iid:\n"));
+      expect(entry.length, chart).toBeLessThan(section.length);
+      for (const key of ["image:", "plugin_cmd:", "plugin_checksum:", "plugin_data:"]) {
+        expect(entry.slice(0, 1200), `${chart} ${key}`).toContain(`        ${key}`);
+      }
+    }
+    expect(text).toMatch(/repository: platform\/spire-server-glibc/);
+    expect(text).toMatch(/tag: "1\.15\.\d+"/);
+    expect(text).toMatch(/runAsNonRoot: true/);
+    expect(text).toMatch(/readOnlyRootFilesystem: true/);
     const start = text.indexOf("plugin_data: {");
     expect(start).toBeGreaterThan(0);
     let depth = 0;
@@ -251,6 +270,24 @@ describe("examples: deployment snippets", () => {
     }
     const json = text.slice(start + "plugin_data: ".length, end + 1);
     expect(checkPluginData("server", json, { env: {} }).map((p) => p.message)).toEqual([]);
+  });
+
+  it("no example pins a checksum: every plugin_checksum is a placeholder, never a build's 64 hex digits", () => {
+    // A real checksum goes stale with the next build (SPIRE then refuses to start the plugin);
+    // the operator pastes the first field of the .sha256 that ships with the file they install.
+    const files = walk(examples).filter(
+      (f) => /\.(conf|json|ya?ml|hcl)$/.test(f) || f.endsWith("Dockerfile"),
+    );
+    const found: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^\s*"?plugin_checksum"?\s*[:=]\s*"?([^"\n]*)"?/gm)) {
+        found.push(m[1] ?? "");
+        expect(m[1], file).toMatch(/^<[^<>]+>$/);
+      }
+      expect(text, file).not.toMatch(/\b[0-9a-f]{64}\b/);
+    }
+    expect(found.length).toBeGreaterThanOrEqual(6);
   });
 
   it("systemd drop-in puts a node directory on PATH in a [Service] section", () => {
