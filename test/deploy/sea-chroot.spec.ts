@@ -11,7 +11,7 @@
  * docker is not available on the project's machines; this test is what proves the image
  * recipe in examples/docker/.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
@@ -30,16 +30,11 @@ import { type FakeImds, startFakeImds } from "../../src/testkit/fake-imds";
 import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testkit/scenario";
 import { pluginEnv } from "../e2e/bundle";
 import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
-import { buildGoHost } from "../interop/go-host";
+import { buildGoHost, type HostEvent, type HostRun, runGoHostAsync } from "../interop/go-host";
 
 const isRoot = process.getuid?.() === 0;
 const TD = "example.org";
 const PLUGIN = "/plugins/nodeAttestor/aws_iid";
-
-interface HostEvent {
-  event: string;
-  [key: string]: unknown;
-}
 
 /** Shared libraries `ldd` resolves for a binary: absolute paths, the dynamic loader included. */
 export function lddLibraries(binary: string): string[] {
@@ -81,37 +76,13 @@ function chrootBinary(): string {
   return found;
 }
 
+/** The command in a clean environment, as a container has: no PATH, nothing inherited. */
 function runInChroot(
   root: string,
   args: string[],
   env: Record<string, string | undefined>,
-): Promise<{ status: number | null; events: HostEvent[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    // A clean environment, as a container has: no PATH into the host's node, nothing inherited.
-    const child = spawn(chrootBinary(), [root, ...args], {
-      env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const events = stdout
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as HostEvent);
-      resolve({ status, events, stderr });
-    });
-  });
+): Promise<HostRun> {
+  return runGoHostAsync(chrootBinary(), [root, ...args], env);
 }
 
 describe.skipIf(!isRoot)(

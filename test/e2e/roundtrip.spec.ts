@@ -1,18 +1,3 @@
-/**
- * End to end, both sides: the agent side and the server side of the built bundle as two plugin
- * processes, the agent's payload carried to the server's Attest (and challenges back) the way
- * SPIRE agent and server carry them.
- *
- * - aws_iid under the Go interop host (hashicorp go-plugin, `roundtrip` mode): the agent reads
- *   the fake IMDS, the server checks the document against the fake AWS. The Go host passes
- *   its own environment to both plugins, so the fakes' settings go there.
- * - aws_iam under SpireHost with plugin_args "agent-iam"/"server-iam", and under the Go host
- *   without plugin_args (the file named spire-aws-iam): the agent signs GetCallerIdentity with
- *   credentials from its environment, the server forwards it to the STS fake, which verifies
- *   SigV4 and the signed challenge header for real.
- * - aws_iid with and without plugin_args (the side chosen at Init).
- */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +7,7 @@ import { type FakeImds, startFakeImds } from "../../src/testkit/fake-imds";
 import { SCENARIO_ACCOUNT, type Scenario, startScenario } from "../../src/testkit/scenario";
 import { loadPlugin, type SpireHost } from "../../src/testkit/spire-host";
 import { GO_BUILD_TIMEOUT_MS } from "../go-toolchain";
-import { buildGoHost } from "../interop/go-host";
+import { buildGoHost, type HostEvent, type HostRun, runGoHostAsync } from "../interop/go-host";
 import { loadIamServer, type PrivateBundle, pluginEnv, privateBundle } from "./bundle";
 
 const TD = "example.org";
@@ -40,36 +25,9 @@ afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
-interface HostEvent {
-  event: string;
-  [key: string]: unknown;
-}
-
-/** Runs the Go host without blocking this process: the fakes it talks to live here. */
-function runGoHost(
-  host: string,
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ status: number | null; events: HostEvent[]; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(host, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const events = stdout
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as HostEvent);
-      resolve({ status, events, stderr });
-    });
-  });
+/** The Go host with this process's environment plus `env`. */
+function runGoHost(host: string, args: string[], env: Record<string, string | undefined>): Promise<HostRun> {
+  return runGoHostAsync(host, args, { ...process.env, ...env });
 }
 
 describe("aws_iid: agent -> server round trip under the Go go-plugin host", () => {

@@ -1,4 +1,5 @@
 /** The Go interop host (test/interop/host, go-plugin v1.8.0), built once per test process. */
+import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { goBuild } from "../go-toolchain";
 
@@ -7,4 +8,51 @@ export const GO_HOST = join(root, "test", "interop", "bin", "spire-host-go");
 
 export function buildGoHost(): string {
   return goBuild(join(root, "test", "interop", "host"), GO_HOST);
+}
+
+/** One line of the host's stdout: {"event": ..., ...}. */
+export interface HostEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+export interface HostRun {
+  status: number | null;
+  events: HostEvent[];
+  stderr: string;
+}
+
+/**
+ * Runs a command that ends in the Go host (the host itself, or chroot(8) in front of it)
+ * without blocking this process, where the loopback fakes it talks to live. `env` is the whole
+ * environment; entries set to undefined are left out.
+ */
+export function runGoHostAsync(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<HostRun> {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: clean, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
+    });
+    child.on("error", reject);
+    child.on("close", (status) => {
+      const events = stdout
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as HostEvent);
+      resolve({ status, events, stderr });
+    });
+  });
 }
