@@ -1,6 +1,6 @@
 /**
- * The plugin side of hashicorp/go-plugin's gRPC protocol, as SPIRE (go-plugin 1.8.0) and
- * Debian's go-plugin 1.0.1 drive it:
+ * The plugin side of hashicorp/go-plugin's gRPC protocol, as SPIRE (go-plugin 1.8.0 in 1.15,
+ * 1.7.0 in 1.13) and the interop host (test/interop/host, go-plugin 1.8.0) drive it:
  *
  * 1. bind a plaintext gRPC server on a unix socket, *then* print `1|1|unix|<path>|grpc|` on
  *    stdout (SPIRE's first RPCs are not wait-for-ready; an early dial fails the load);
