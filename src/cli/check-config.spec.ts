@@ -196,3 +196,20 @@ describe("check-config: how SPIRE launches the plugin", () => {
     }
   });
 });
+
+describe("check-config --expand-env", () => {
+  it("expands ${VAR} and $VAR from the environment before parsing, as SPIRE's -expandEnv", async () => {
+    const conf = file(
+      "env.conf",
+      'plugins {\n  NodeAttestor "aws_iid" {\n    plugin_data {\n      assume_role = "${ROLE}"\n      allowed_account_ids = ["$ACCOUNT"]\n    }\n  }\n}\n',
+    );
+    let out = "";
+    const io = { out: (s: string) => void (out += `${s}\n`), err: () => {} };
+    const env = { ROLE: "spire-server-delegate", ACCOUNT: "123456789012" };
+    expect(await runCheckConfig(["server", "--expand-env", conf], io, { env })).toBe(0);
+    expect(out).toMatch(/valid server configuration/);
+    out = "";
+    // Without the flag the account list holds the literal "$ACCOUNT", which is no account ID.
+    expect(await runCheckConfig(["server", conf], io, { env })).toBe(1);
+  });
+});

@@ -28,6 +28,7 @@ import { type ConfigProblem, formatProblem, parseForDecoding } from "../hcl/sche
 import { stringValue, tokenText } from "../hcl/values";
 import { selectPlugin, wrongSideMessage } from "../plugin-selection";
 import { type ServerConfigOptions, serverConfigFromAst } from "../server/config";
+import { expandEnv } from "./expand-env";
 
 export type Side = "server" | "agent";
 
@@ -39,11 +40,12 @@ export interface CheckIo {
   err: (s: string) => void;
 }
 
-const USAGE = `usage: spire-aws-iid check-config server|agent [--name PLUGIN_NAME] FILE
+const USAGE = `usage: spire-aws-iid check-config server|agent [--name PLUGIN_NAME] [--expand-env] FILE
 
 FILE is a plugin_data body, or a whole SPIRE server.conf/agent.conf (HCL or JSON), in which
 case the NodeAttestor plugin for spire-aws-iid is checked. Exit status: 0 valid, 1 invalid,
-2 usage error.`;
+2 usage error. --expand-env expands $VAR and \${VAR} from the environment first, as SPIRE's
+-expandEnv does.`;
 
 /** Problems for plugin_data text exactly as SPIRE sends it (ConfigureRequest.hcl_configuration). */
 export function checkPluginData(
@@ -317,6 +319,7 @@ export async function runCheckConfig(
 ): Promise<number> {
   const args = argv[0] === "check-config" ? argv.slice(1) : argv.slice();
   let name: string | undefined;
+  let expand = false;
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -326,6 +329,8 @@ export async function runCheckConfig(
         io.err(USAGE);
         return 2;
       }
+    } else if (a === "--expand-env") {
+      expand = true;
     } else if (a.startsWith("--name=")) {
       name = a.slice("--name=".length);
     } else if (a === "-h" || a === "--help") {
@@ -350,7 +355,10 @@ export async function runCheckConfig(
 
   let target: Target;
   try {
-    const parsed = parse(bytes);
+    // SPIRE's -expandEnv expands the whole file before parsing it.
+    const parsed = parse(
+      expand ? expandEnv(Buffer.from(bytes).toString("utf8"), options.env ?? process.env) : bytes,
+    );
     const plugins = findPlugins(parsed.root);
     if (plugins === undefined) {
       target = { problems: checkBody(side, parsed.root, options) };
