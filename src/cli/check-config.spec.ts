@@ -204,7 +204,12 @@ describe("check-config --expand-env", () => {
       'plugins {\n  NodeAttestor "aws_iid" {\n    plugin_data {\n      assume_role = "${ROLE}"\n      allowed_account_ids = ["$ACCOUNT"]\n    }\n  }\n}\n',
     );
     let out = "";
-    const io = { out: (s: string) => void (out += `${s}\n`), err: () => {} };
+    const io = {
+      out: (s: string): void => {
+        out += `${s}\n`;
+      },
+      err: (): void => {},
+    };
     const env = { ROLE: "spire-server-delegate", ACCOUNT: "123456789012" };
     expect(await runCheckConfig(["server", "--expand-env", conf], io, { env })).toBe(0);
     expect(out).toMatch(/valid server configuration/);
