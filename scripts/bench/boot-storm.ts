@@ -21,6 +21,7 @@
 import { type AwsAccessOptions, createAwsAccess } from "../../src/aws";
 import { isPluginError } from "../../src/common/errors";
 import { FakeAws } from "../../src/testkit/aws-fake";
+import { defaultAwsSettings } from "../../src/testkit/config-defaults";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -84,7 +85,7 @@ export async function run(): Promise<{ name: string; [k: string]: unknown }> {
       tags: { "aws:autoscaling:groupName": "storm" },
     });
     const byId = new Map(launched.map((i) => [i.instanceId, profile.arn]));
-    const common: AwsAccessOptions = { ...creds, callTimeoutMs: 20_000, maxAttempts: 4 };
+    const common: AwsAccessOptions = { ...defaultAwsSettings(), ...creds, maxAttempts: 4 };
 
     // Warm-up: load the SDK modules (lazy by design) so that no phase pays for them.
     const warm = aws.world.addInstance({ account: ACCOUNT, region: REGION, profileArn: profile.arn });

@@ -4,13 +4,13 @@
  * fallback) are what SPIRE's Go agent gets, so they are our defaults too. aws-sdk-go-v2's IMDS
  * client makes 3 attempts (retry.NewStandard's MaxAttempts), i.e. 2 retries after the first.
  */
+import type { LogLevel } from "../common/logger";
 import type { ObjectList, Pos } from "../hcl/ast";
 import { type Duration, decodeWithSchema, type Fields, parseForDecoding } from "../hcl/schema";
 import {
   type ConfigParseResult,
   checkLogLevel,
   DEFAULT_LOG_LEVEL,
-  type LogLevel,
   logLevelField,
   sortProblems,
 } from "../server/config";

@@ -8,6 +8,7 @@ import type { LogFields, Logger, LogLevel } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
 import { cancelled as streamCancelled } from "../common/signals";
 import { FakeAws, type StaticCredentials } from "../testkit/aws-fake";
+import { defaultAwsSettings } from "../testkit/config-defaults";
 import { type AwsAccess, type AwsAccessOptions, createAwsAccess } from "./index";
 
 const ACCOUNT = "111111111111";
@@ -67,8 +68,9 @@ describe("createAwsAccess against the fakes", () => {
   let creds: StaticCredentials;
   const opened: AwsAccess[] = [];
 
-  const access = (extra: AwsAccessOptions = {}): AwsAccess => {
+  const access = (extra: Partial<AwsAccessOptions> = {}): AwsAccess => {
     const a = createAwsAccess({
+      ...defaultAwsSettings(),
       ...creds,
       endpoint: aws.url,
       instanceNotFoundRetryDelayMs: 5,

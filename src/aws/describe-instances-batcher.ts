@@ -57,13 +57,6 @@ export interface BatchTarget {
 export const MAX_FILTER_VALUES_PER_CALL = 200;
 
 /**
- * Default `describe_instances_batch_window`: the budget's refill interval. 200 ms keeps a
- * replica at 5 calls/s per credentials and region, a quarter of EC2's refill; a storm costs
- * about 2 + 5 calls per second over which its lookups arrive (BENCHMARKS.md).
- */
-export const DEFAULT_BATCH_WINDOW_MS = 200;
-
-/**
  * Calls a key may make back to back before it must coalesce. Small on purpose: each token
  * is a call a storm's first arrivals may spend on one or two IDs; two keep a lone
  * attestation unbatched at a steady rate up to one per window with room for jitter.

@@ -52,10 +52,12 @@ describe("SDK endpoint and credential settings from the environment", () => {
     dir = await mkdtemp(join(tmpdir(), "aws-env-"));
     script = join(dir, "child.mts");
     const index = resolve(__dirname, "index.ts");
+    const defaults = resolve(__dirname, "../testkit/config-defaults.ts");
     await writeFile(
       script,
       `import { createAwsAccess } from ${JSON.stringify(index)};
-const aws = createAwsAccess({ callTimeoutMs: 10000 });
+import { awsAccessOptions } from ${JSON.stringify(defaults)};
+const aws = createAwsAccess(awsAccessOptions({ callTimeoutMs: 10000 }));
 const [account, region, id, arn] = process.argv.slice(2).length ? process.argv.slice(2) : JSON.parse(process.env.ARGS ?? "[]");
 const instance = await aws.describeInstance(account, region, id);
 const roles = await aws.getInstanceProfileRoles(account, region, arn);

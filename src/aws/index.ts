@@ -48,18 +48,15 @@ import {
   type CredentialProvider,
   describePrincipal,
 } from "./credentials";
-import {
-  type BatchTarget,
-  DEFAULT_BATCH_WINDOW_MS,
-  DescribeInstancesBatcher,
-} from "./describe-instances-batcher";
+import { type BatchTarget, DescribeInstancesBatcher } from "./describe-instances-batcher";
 import { EksMembership } from "./eks-membership";
 import { awsErrorCode, classifyAwsError, failureKind } from "./errors";
 import {
   instanceProfileNameFromArn,
   isAccountId,
+  isInstanceId,
   isPartition,
-  isRegion,
+  isRegionName,
   isRoleName,
   type Partition,
 } from "./partition";
@@ -72,7 +69,7 @@ export {
   instanceProfileNameFromArn,
   isAccountId,
   isPartition,
-  isRegion,
+  isRegionName,
   isRoleName,
   PARTITIONS,
   type Partition,
@@ -91,18 +88,19 @@ export interface AwsAccessOptions {
   secretAccessKey?: string;
   /** `assume_role`: a role name in the node's account. */
   assumeRole?: string;
-  /** Default "aws". */
-  partition?: Partition | string;
-  /** `aws_call_timeout`, default 20 000 ms. */
-  callTimeoutMs?: number;
+  // The four settings below come from the server configuration; their defaults live only in its
+  // schema (server/config.ts, awsAccessSettings).
+  /** `partition`. */
+  partition: Partition | string;
+  /** `aws_call_timeout`: bounds every method. */
+  callTimeoutMs: number;
   /**
-   * `describe_instances_batch_window`, default 200 ms: the refill interval of the
-   * DescribeInstances budget per (credentials, region) (describe-instances-batcher.ts); 0
-   * disables batching.
+   * `describe_instances_batch_window`: the refill interval of the DescribeInstances budget per
+   * (credentials, region) (describe-instances-batcher.ts); 0 disables batching.
    */
-  describeBatchWindowMs?: number;
-  /** `instance_profile_cache_ttl`, default 5 min; 0 disables the cache. */
-  instanceProfileCacheTtlMs?: number;
+  describeBatchWindowMs: number;
+  /** `instance_profile_cache_ttl`; 0 disables the cache. */
+  instanceProfileCacheTtlMs: number;
   /** EKS node-set cache lifetime, default 30 s (SPIRE's). */
   eksCacheTtlMs?: number;
   /** Retries of a lookup that EC2 answered "not there" (eventual consistency). Default 3. */
@@ -148,7 +146,6 @@ export interface AwsAccess {
   close(): Promise<void>;
 }
 
-const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
 const MAX_PAGES = 50;
 
 /**
@@ -160,7 +157,7 @@ const MAX_PAGES = 50;
 export const NOT_FOUND_CACHE_TTL_MS = 5_000;
 const NOT_FOUND_CACHE_ENTRIES = 10_000;
 
-export function createAwsAccess(options: AwsAccessOptions = {}): AwsAccess {
+export function createAwsAccess(options: AwsAccessOptions): AwsAccess {
   return new AwsAccessImpl(options);
 }
 
@@ -191,11 +188,14 @@ class AwsAccessImpl implements AwsAccess {
   private closed = false;
 
   constructor(private readonly options: AwsAccessOptions) {
-    const partition = options.partition ?? "aws";
+    const partition = options.partition;
     if (!isPartition(partition)) {
       throw invalidArgument(
         `invalid partition "${partition}", must be one of: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-eusc`,
       );
+    }
+    if (!(Number.isFinite(options.callTimeoutMs) && options.callTimeoutMs > 0)) {
+      throw invalidArgument(`aws_call_timeout must be positive, got ${options.callTimeoutMs} ms`);
     }
     if (Boolean(options.accessKeyId) !== Boolean(options.secretAccessKey)) {
       throw invalidArgument(
@@ -209,9 +209,9 @@ class AwsAccessImpl implements AwsAccess {
     }
     this.settings = {
       partition,
-      callTimeoutMs: positive(options.callTimeoutMs, 20_000),
-      batchWindowMs: Math.max(0, options.describeBatchWindowMs ?? DEFAULT_BATCH_WINDOW_MS),
-      profileTtlMs: Math.max(0, options.instanceProfileCacheTtlMs ?? 300_000),
+      callTimeoutMs: options.callTimeoutMs,
+      batchWindowMs: Math.max(0, options.describeBatchWindowMs),
+      profileTtlMs: Math.max(0, options.instanceProfileCacheTtlMs),
       notFoundRetries: Math.max(0, options.instanceNotFoundRetries ?? 3),
       notFoundDelayMs: Math.max(0, options.instanceNotFoundRetryDelayMs ?? 250),
     };
@@ -298,7 +298,7 @@ class AwsAccessImpl implements AwsAccess {
   ): Promise<Ec2Instance> {
     this.checkOpen();
     checkLocation(account, region);
-    if (!INSTANCE_ID.test(instanceId)) {
+    if (!isInstanceId(instanceId)) {
       throw invalidArgument(`malformed instance ID ${JSON.stringify(instanceId.slice(0, 40))}`);
     }
     const cacheKey = `${account}|${instanceId}`;
@@ -741,7 +741,7 @@ function positive(value: number | undefined, fallback: number): number {
 function checkLocation(account: string, region: string): void {
   if (!isAccountId(account))
     throw invalidArgument(`malformed account ID ${JSON.stringify(account.slice(0, 40))}`);
-  if (!isRegion(region)) throw invalidArgument(`malformed region ${JSON.stringify(region.slice(0, 40))}`);
+  if (!isRegionName(region)) throw invalidArgument(`malformed region ${JSON.stringify(region.slice(0, 40))}`);
 }
 
 function checkState(instance: Instance, account: string, region: string): Instance {

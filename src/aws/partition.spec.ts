@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { instanceProfileNameFromArn, isPartition, isRegion, PARTITIONS, roleArn } from "./partition";
+import { instanceProfileNameFromArn, isPartition, isRegionName, PARTITIONS, roleArn } from "./partition";
 
 describe("partitions and ARNs", () => {
   it("accepts the six partitions, including those SPIRE refuses", () => {
@@ -53,8 +53,8 @@ describe("partitions and ARNs", () => {
 
   it("recognises region codes", () => {
     for (const r of ["us-west-2", "us-gov-east-1", "eusc-de-east-1", "us-isob-east-1", "cn-north-1"]) {
-      expect(isRegion(r)).toBe(true);
+      expect(isRegionName(r)).toBe(true);
     }
-    for (const r of ["", "us-west", "../x", "US-WEST-2"]) expect(isRegion(r)).toBe(false);
+    for (const r of ["", "us-west", "../x", "US-WEST-2"]) expect(isRegionName(r)).toBe(false);
   });
 });

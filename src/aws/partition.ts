@@ -1,4 +1,7 @@
 /**
+ * AWS partitions, region names and the other AWS names every part of the plugin checks: the one
+ * home of these definitions (config, the identity document, the AWS layer and aws_iam use them).
+ *
  * AWS partitions the plugin can build role ARNs for. SPIRE accepts only aws, aws-cn and
  * aws-us-gov (PR #4427) even though it embeds the EU Sovereign Cloud certificate; the
  * isolated partitions and aws-eusc are real partitions with the same ARN shape, so we take
@@ -15,8 +18,17 @@ export function isPartition(value: string): value is Partition {
 const ACCOUNT_ID = /^\d{12}$/;
 // IAM role names: 1-64 of [\w+=,.@-] (IAM's documented character set).
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-// Region codes such as us-west-2, us-gov-east-1, eusc-de-east-1, us-isob-east-1.
-const REGION = /^[a-z]{2,5}(-[a-z]+)+-\d{1,2}$/;
+/**
+ * The one region-name check (config, identity documents, AWS calls). It is the shape every
+ * partition's regionRegex in the AWS SDK's partition table shares: an area of two to four
+ * letters (us, eu, ap, cn, eusc), one or more words, a number — us-west-2, us-gov-east-1,
+ * cn-northwest-1, us-isob-east-1, eusc-de-east-1. Tight enough that a region can go into a
+ * host name, a path or a log line as is; loose enough for a region AWS opens later.
+ */
+const REGION_NAME = /^[a-z]{2,4}(?:-[a-z]+)+-\d{1,2}$/;
+
+/** EC2's two instance ID formats: 8 hex digits (before 2016) and 17. */
+const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 export function isAccountId(value: string): boolean {
   return ACCOUNT_ID.test(value);
@@ -26,8 +38,22 @@ export function isRoleName(value: string): boolean {
   return ROLE_NAME.test(value);
 }
 
-export function isRegion(value: string): boolean {
-  return REGION.test(value);
+export function isInstanceId(value: string): boolean {
+  return INSTANCE_ID.test(value);
+}
+
+export function isRegionName(value: string): boolean {
+  return value.length <= 64 && REGION_NAME.test(value);
+}
+
+/** The partition a region belongs to, by its prefix (for names and messages; ARNs use the configured one). */
+export function partitionOfRegion(region: string): Partition {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  if (region.startsWith("eusc-")) return "aws-eusc";
+  if (region.startsWith("us-isob-")) return "aws-iso-b";
+  if (region.startsWith("us-iso-")) return "aws-iso";
+  return "aws";
 }
 
 /** `assume_role` is a role name in the attesting node's account (SPIRE #2387). */

@@ -4,6 +4,7 @@ import { GetInstanceProfileCommand, IAMClient } from "@aws-sdk/client-iam";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
 import { Code } from "../common/errors";
+import { awsAccessOptions } from "../testkit/config-defaults";
 import { createAwsAccess } from "./index";
 
 const ACCOUNT = "111111111111";
@@ -21,7 +22,7 @@ describe("malformed AWS answers", () => {
 
   it("an answer without reservationSet is Unavailable, not 'not found'", async () => {
     ec2.on(DescribeInstancesCommand).resolves({});
-    const aws = createAwsAccess(keys);
+    const aws = createAwsAccess(awsAccessOptions(keys));
     await expect(aws.describeInstance(ACCOUNT, REGION, ID)).rejects.toMatchObject({
       code: Code.Unavailable,
       message: expect.stringContaining("no reservationSet"),
@@ -31,7 +32,7 @@ describe("malformed AWS answers", () => {
 
   it("an instance without a state is Unavailable", async () => {
     ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: ID }] }] });
-    const aws = createAwsAccess(keys);
+    const aws = createAwsAccess(awsAccessOptions(keys));
     await expect(aws.describeInstance(ACCOUNT, REGION, ID)).rejects.toMatchObject({ code: Code.Unavailable });
     await aws.close();
   });
@@ -40,7 +41,7 @@ describe("malformed AWS answers", () => {
     ec2.on(DescribeInstancesCommand).resolves({
       Reservations: [{ Instances: [{ InstanceId: ID, State: { Name: "running", Code: 16 } }] }],
     });
-    const aws = createAwsAccess(keys);
+    const aws = createAwsAccess(awsAccessOptions(keys));
     await aws.describeInstance(ACCOUNT, REGION, ID);
     const input = ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input;
     expect(input).toEqual({ Filters: [{ Name: "instance-id", Values: [ID] }], MaxResults: 1000 });
@@ -49,7 +50,7 @@ describe("malformed AWS answers", () => {
 
   it("a GetInstanceProfile answer without InstanceProfile is Unavailable", async () => {
     iam.on(GetInstanceProfileCommand).resolves({} as never);
-    const aws = createAwsAccess(keys);
+    const aws = createAwsAccess(awsAccessOptions(keys));
     await expect(
       aws.getInstanceProfileRoles(ACCOUNT, REGION, `arn:aws:iam::${ACCOUNT}:instance-profile/p`),
     ).rejects.toMatchObject({ code: Code.Unavailable });
@@ -57,7 +58,9 @@ describe("malformed AWS answers", () => {
   });
 
   it("refuses half-configured keys and unknown partitions at construction", () => {
-    expect(() => createAwsAccess({ accessKeyId: "AKID" })).toThrow(/missing secret access key/);
-    expect(() => createAwsAccess({ partition: "aws-moon" })).toThrow(/invalid partition/);
+    expect(() => createAwsAccess(awsAccessOptions({ accessKeyId: "AKID" }))).toThrow(
+      /missing secret access key/,
+    );
+    expect(() => createAwsAccess(awsAccessOptions({ partition: "aws-moon" }))).toThrow(/invalid partition/);
   });
 });

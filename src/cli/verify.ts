@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { codeName, describeError, isPluginError } from "../common/errors";
 import { decodeBase64Strict, encodeBase64Lines } from "../iid/base64";
-import type { CertificateKind, TrustedCertificate } from "../iid/certificate";
+import { CERTIFICATE_KINDS, type TrustedCertificate } from "../iid/certificate";
 import { CertificateStore, parseOperatorCertificate } from "../iid/certificate-store";
 import { parseSignedData } from "../iid/cms";
 import { parseInstanceIdentityDocument } from "../iid/document";
@@ -81,7 +81,7 @@ function extraCertificates(pemPath: string, region: string): TrustedCertificate[
   }
   const out: TrustedCertificate[] = [];
   const reasons: string[] = [];
-  for (const kind of ["rsa2048", "rsa", "dsa"] as CertificateKind[]) {
+  for (const kind of CERTIFICATE_KINDS) {
     try {
       out.push(parseOperatorCertificate(pem, region, kind, pemPath));
     } catch (err) {

@@ -9,7 +9,9 @@
  */
 export type LogFields = Record<string, unknown>;
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+/** hclog's levels, least to most severe: the `log_level` values every config accepts. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Logger {
   trace(message: string, fields?: LogFields): void;

@@ -14,9 +14,8 @@
  * So every line here has string `@level`/`@message`/`@timestamp`, every field value is
  * rendered to a string, and a line never exceeds MAX_LINE_CHARS.
  */
-import type { LogFields, Logger, LogLevel } from "../common/logger";
+import { LOG_LEVELS, type LogFields, type Logger, type LogLevel } from "../common/logger";
 
-const LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error"];
 const LEVEL_RANK: Record<LogLevel, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
 
 /** Well below go-plugin's 64 KiB line buffer, counted in UTF-16 units of the final JSON. */
@@ -32,7 +31,7 @@ const RESERVED_KEYS = new Set(["@level", "@message", "@timestamp"]);
 export function parseLogLevel(value: string): LogLevel | undefined {
   const v = value.trim().toLowerCase();
   if (v === "warning") return "warn";
-  return (LEVELS as readonly string[]).includes(v) ? (v as LogLevel) : undefined;
+  return (LOG_LEVELS as readonly string[]).includes(v) ? (v as LogLevel) : undefined;
 }
 
 /**

@@ -5,13 +5,16 @@
  * the failure SPIRE's aws_iid has and we do not want. verify_organization is the very block
  * aws_iid uses (same fields, same cache), so one organization setup serves both methods.
  */
+import { isAccountId } from "../aws/partition";
 import { invalidArgument } from "../common/errors";
+import type { LogLevel } from "../common/logger";
 import { parse } from "../hcl/parser";
 import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
 import {
   type AdmissionConfig,
   admissionConfig,
   admissionFields,
+  checkLogLevel,
   checkVerifyOrganizationBlock,
   logLevelField,
   type OrgConfig,
@@ -23,16 +26,16 @@ import { compileIamAgentPathTemplate } from "./agent-path";
 import {
   agentStsEndpoint,
   isKnownRegion,
-  PARTITIONS,
-  type Partition,
+  STS_PARTITIONS,
   type StsEndpoint,
+  type StsPartition,
 } from "./sts-endpoints";
 
 /** verify_organization as aws_iid decodes it, with the partition of the organization role. */
-export type IamOrgConfig = OrgConfig & { partition: Partition };
+export type IamOrgConfig = OrgConfig & { partition: StsPartition };
 
 export interface IamServerConfig {
-  partitions: Partition[];
+  partitions: StsPartition[];
   allowedAccountIds: Set<string>;
   allowedRoleArns: string[];
   allowIamUsers: boolean;
@@ -43,13 +46,13 @@ export interface IamServerConfig {
   admission: AdmissionConfig;
   /** aws_call_timeout: bound on each Organizations call of verify_organization. */
   awsCallTimeoutMs: number;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 export interface IamAgentConfig {
   endpoint: StsEndpoint;
   serverIdHeaderValue: string | undefined;
-  logLevel: string;
+  logLevel: LogLevel;
 }
 
 const serverIdField = {
@@ -108,7 +111,6 @@ export const iamAgentFields = {
   log_level: logLevelField,
 } as const satisfies Fields;
 
-const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
 /** Header values go out in a SigV4 canonical request: printable ASCII, bounded. */
 const SERVER_ID_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
 const MAX_LIST = 1000;
@@ -122,15 +124,15 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
   const partitions = raw.partitions ?? ["aws"];
   if (partitions.length === 0) problems.push("partitions must name at least one partition");
   for (const p of partitions) {
-    if (!(PARTITIONS as readonly string[]).includes(p)) {
+    if (!(STS_PARTITIONS as readonly string[]).includes(p)) {
       problems.push(
-        `partitions: unknown partition ${JSON.stringify(p)} (supported: ${PARTITIONS.join(", ")})`,
+        `partitions: unknown partition ${JSON.stringify(p)} (supported: ${STS_PARTITIONS.join(", ")})`,
       );
     }
   }
   const accounts = boundedList(raw.allowed_account_ids, "allowed_account_ids", problems);
   for (const a of accounts) {
-    if (!/^\d{12}$/.test(a))
+    if (!isAccountId(a))
       problems.push(`allowed_account_ids: ${JSON.stringify(a)} is not a 12-digit account ID`);
   }
   const roleArns = boundedList(raw.allowed_role_arns, "allowed_role_arns", problems);
@@ -146,7 +148,7 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
-  const firstPartition = (partitions[0] ?? "aws") as Partition;
+  const firstPartition = (partitions[0] ?? "aws") as StsPartition;
   const organization = organizationConfig(raw.verify_organization, firstPartition, problems);
   if (accounts.length === 0 && organization === undefined) {
     // Anyone can open an AWS account in minutes: with no bound, every AWS principal on the
@@ -166,10 +168,10 @@ export function decodeIamServerConfig(hcl: string): IamServerConfig {
     }
   }
   const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
-  const logLevel = checkLogLevel(raw.log_level, problems);
-  if (problems.length > 0) throw invalidArgument(problems.join("; "));
+  const logLevel = checkLogLevel(raw.log_level, (m) => problems.push(m));
+  if (problems.length > 0 || logLevel === undefined) throw invalidArgument(problems.join("; "));
   return {
-    partitions: [...new Set(partitions)] as Partition[],
+    partitions: [...new Set(partitions)] as StsPartition[],
     allowedAccountIds: new Set(accounts),
     allowedRoleArns: roleArns,
     allowIamUsers: raw.allow_iam_users,
@@ -198,8 +200,10 @@ export function decodeIamAgentConfig(hcl: string, env: NodeJS.ProcessEnv): IamAg
     }
   }
   const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
-  const logLevel = checkLogLevel(raw.log_level, problems);
-  if (problems.length > 0 || endpoint === undefined) throw invalidArgument(problems.join("; "));
+  const logLevel = checkLogLevel(raw.log_level, (m) => problems.push(m));
+  if (problems.length > 0 || endpoint === undefined || logLevel === undefined) {
+    throw invalidArgument(problems.join("; "));
+  }
   return { endpoint, serverIdHeaderValue, logLevel };
 }
 
@@ -244,7 +248,7 @@ function patternFixesAccount(pattern: string): boolean {
 /** verify_organization, validated exactly as for aws_iid (src/server/config.ts). */
 function organizationConfig(
   block: VerifyOrganizationBlock | undefined,
-  partition: Partition,
+  partition: StsPartition,
   problems: string[],
 ): IamOrgConfig | undefined {
   const org = checkVerifyOrganizationBlock(
@@ -269,12 +273,4 @@ function serverId(v: string | undefined, problems: string[]): string | undefined
     return undefined;
   }
   return v;
-}
-
-function checkLogLevel(v: string, problems: string[]): string {
-  const level = v.toLowerCase();
-  if (!LOG_LEVELS.has(level)) {
-    problems.push(`log_level ${JSON.stringify(v)} is not one of trace, debug, info, warn, error`);
-  }
-  return level;
 }

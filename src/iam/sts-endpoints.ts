@@ -10,11 +10,14 @@
  * with public STS are covered: aws, aws-cn, aws-us-gov.
  */
 
-export type Partition = "aws" | "aws-cn" | "aws-us-gov";
+import type { Partition } from "../aws/partition";
 
-export const PARTITIONS: readonly Partition[] = ["aws", "aws-cn", "aws-us-gov"];
+/** The partitions (of aws/partition.ts) whose STS aws_iam can name: those with public STS. */
+export type StsPartition = Extract<Partition, "aws" | "aws-cn" | "aws-us-gov">;
 
-const REGIONS: Record<Partition, readonly string[]> = {
+export const STS_PARTITIONS: readonly StsPartition[] = ["aws", "aws-cn", "aws-us-gov"];
+
+const REGIONS: Record<StsPartition, readonly string[]> = {
   aws: [
     "af-south-1",
     "ap-east-1",
@@ -57,7 +60,7 @@ const REGIONS: Record<Partition, readonly string[]> = {
   "aws-us-gov": ["us-gov-east-1", "us-gov-west-1"],
 };
 
-const DNS_SUFFIX: Record<Partition, string> = {
+const DNS_SUFFIX: Record<StsPartition, string> = {
   aws: "amazonaws.com",
   "aws-cn": "amazonaws.com.cn",
   "aws-us-gov": "amazonaws.com",
@@ -66,26 +69,34 @@ const DNS_SUFFIX: Record<Partition, string> = {
 /** One acceptable STS host and the SigV4 region its requests must be scoped to. */
 export interface StsEndpoint {
   host: string;
-  partition: Partition;
+  partition: StsPartition;
   signingRegion: string;
   kind: "regional" | "fips" | "global";
 }
 
-/** Which partition a region name belongs to, by the SDK's region patterns. */
-export function partitionOfRegion(region: string): Partition | undefined {
+/**
+ * The partition whose regionRegex in the AWS SDK's partition table matches `region`. Stricter
+ * than aws/partition.ts's prefix rule on purpose: only a name AWS could really give a region
+ * may be told "a newer release is needed".
+ */
+function sdkPartitionOf(region: string): StsPartition | undefined {
   if (/^cn-[a-z]+-\d+$/.test(region)) return "aws-cn";
   if (/^us-gov-[a-z]+-\d+$/.test(region)) return "aws-us-gov";
   if (/^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$/.test(region)) return "aws";
   return undefined;
 }
 
+/** The STS partition whose region table lists `region`. */
+function stsPartitionOf(region: string): StsPartition | undefined {
+  return STS_PARTITIONS.find((p) => REGIONS[p].includes(region));
+}
+
 export function isKnownRegion(region: string): boolean {
-  const partition = partitionOfRegion(region);
-  return partition !== undefined && REGIONS[partition].includes(region);
+  return stsPartitionOf(region) !== undefined;
 }
 
 /** Every host the server accepts for these partitions, keyed by host name. */
-export function knownStsEndpoints(partitions: readonly Partition[]): Map<string, StsEndpoint> {
+export function knownStsEndpoints(partitions: readonly StsPartition[]): Map<string, StsEndpoint> {
   const out = new Map<string, StsEndpoint>();
   for (const partition of partitions) {
     const suffix = DNS_SUFFIX[partition];
@@ -116,11 +127,11 @@ export function knownStsEndpoints(partitions: readonly Partition[]): Map<string,
  * partition gets its own message (Teleport's precedent), since that is the usual cause
  * after AWS opens a region.
  */
-export function explainUnknownHost(host: string, partitions: readonly Partition[]): string {
+export function explainUnknownHost(host: string, partitions: readonly StsPartition[]): string {
   const match = /^sts(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/.exec(host);
   const region = match?.[1];
   if (region !== undefined) {
-    const partition = partitionOfRegion(region);
+    const partition = sdkPartitionOf(region);
     if (partition !== undefined && !REGIONS[partition].includes(region)) {
       return `STS region "${region}" is not known to this plugin version; a newer release is needed to accept it`;
     }
@@ -133,10 +144,8 @@ export function explainUnknownHost(host: string, partitions: readonly Partition[
 
 /** The host the agent signs for: a real STS name, never an override (see docs/aws-iam.md). */
 export function agentStsEndpoint(region: string, options: { global: boolean; fips: boolean }): StsEndpoint {
-  const partition = partitionOfRegion(region);
-  if (partition === undefined || !REGIONS[partition].includes(region)) {
-    throw new Error(`unknown AWS region ${JSON.stringify(region)}`);
-  }
+  const partition = stsPartitionOf(region);
+  if (partition === undefined) throw new Error(`unknown AWS region ${JSON.stringify(region)}`);
   if (options.global) {
     if (partition !== "aws") throw new Error("the global STS endpoint exists only in the aws partition");
     if (options.fips) throw new Error("use_global_endpoint and use_fips_endpoint cannot both be set");

@@ -7,7 +7,7 @@
  * Precedents: Teleport iamjoin (RFD 41) and Vault's aws iam login.
  */
 import { permissionDenied } from "../common/errors";
-import { explainUnknownHost, type Partition, type StsEndpoint } from "./sts-endpoints";
+import { explainUnknownHost, type StsEndpoint, type StsPartition } from "./sts-endpoints";
 import { CHALLENGE_HEADER, GET_CALLER_IDENTITY_BODY, SERVER_ID_HEADER, type SignedStsRequest } from "./wire";
 
 /** SigV4's own tolerance is 15 minutes; ours is tighter because the challenge is at most 1 minute old. */
@@ -36,7 +36,7 @@ export interface VerifyOptions {
   /** When configured, the signed x-spire-server-id must carry exactly this. */
   serverId: string | undefined;
   endpoints: ReadonlyMap<string, StsEndpoint>;
-  partitions: readonly Partition[];
+  partitions: readonly StsPartition[];
   nowMs: number;
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { partitionOfRegion } from "../aws/partition";
 import { Code } from "../common/errors";
 import { getTestCa } from "../testkit/test-ca";
-import { CertificateStore, loadOperatorCertificates, partitionForRegion } from "./certificate-store";
+import { type AwsCertificateConfig, CertificateStore, loadOperatorCertificates } from "./certificate-store";
 
 const store = CertificateStore.embedded();
 
@@ -16,7 +17,7 @@ describe("embedded store lookups", () => {
       const [cert] = store.candidates(region, "rsa2048");
       expect(cert?.partition).toBe(partition);
       expect(cert?.region).toBe(region);
-      expect(partitionForRegion(region)).toBe(partition);
+      expect(partitionOfRegion(region)).toBe(partition);
     }
     expect(store.regions("rsa2048")).toContain("ap-southeast-7");
     // AWS publishes no DSA certificate for these (certs README).
@@ -111,7 +112,8 @@ describe("aws_certificate entries", () => {
     ],
   ])("rejects %j", (entry, message) => {
     try {
-      loadOperatorCertificates([entry], readFile);
+      // The loader re-checks what the config decoder checked: a library caller may pass anything.
+      loadOperatorCertificates([entry as AwsCertificateConfig], readFile);
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: Code.InvalidArgument });
@@ -122,7 +124,7 @@ describe("aws_certificate entries", () => {
   it("bounds the number of entries", () => {
     const many = Array.from({ length: 257 }, () => ({
       region: "us-east-1",
-      kind: "rsa",
+      kind: "rsa" as const,
       pemPath: "/etc/rsa.pem",
     }));
     expect(() => loadOperatorCertificates(many, readFile)).toThrow(/too many aws_certificate blocks/);

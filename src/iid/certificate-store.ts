@@ -15,6 +15,8 @@
  * `constructor` are plain misses), never part of a path or file name, and it must look like a
  * region before it is looked up at all.
  */
+
+import { isRegionName, partitionOfRegion } from "../aws/partition";
 import { readBoundedFile } from "../common/bounded-read";
 import { invalidArgument } from "../common/errors";
 import {
@@ -26,32 +28,17 @@ import {
   type TrustedCertificate,
 } from "./certificate";
 import { EMBEDDED_CERTIFICATES } from "./certs/generated";
-import { REGION } from "./document";
 
 /** The raw config block, as the server's HCL decoding hands it over. */
 export interface AwsCertificateConfig {
   readonly region: string;
-  readonly kind: string;
+  readonly kind: CertificateKind;
   readonly pemPath: string;
 }
 
 /** Bounds the store (and the raw-RSA tries per region) whatever the configuration says. */
 export const MAX_OPERATOR_CERTIFICATES = 256;
 const MAX_PEM_BYTES = 64 * 1024;
-
-/** The AWS partition a region belongs to (for names and messages; ARNs use the configured one). */
-export function partitionForRegion(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  if (region.startsWith("eusc-")) return "aws-eusc";
-  if (region.startsWith("us-isob-")) return "aws-iso-b";
-  if (region.startsWith("us-iso-")) return "aws-iso";
-  return "aws";
-}
-
-export function isRegionName(region: string): boolean {
-  return region.length <= 64 && REGION.test(region);
-}
 
 function slotKey(region: string, kind: CertificateKind): string {
   return `${kind}\u0000${region}`;
@@ -173,7 +160,7 @@ export function parseOperatorCertificate(
   if (ders.length !== 1) throw new Error(`expected exactly one PEM CERTIFICATE block, found ${ders.length}`);
   const cert = parseTrustedCertificate(ders[0]!, {
     name: `aws_certificate:${origin}`,
-    partition: partitionForRegion(region),
+    partition: partitionOfRegion(region),
     region,
     kind,
     source: "operator",
@@ -207,7 +194,7 @@ export function loadOperatorCertificates(
     if (typeof entry.pemPath !== "string" || entry.pemPath === "") {
       throw invalidArgument(`${where}: pem_path is required`);
     }
-    const kind = entry.kind as CertificateKind;
+    const kind = entry.kind;
     const label = `${where} (region "${entry.region}", kind "${kind}"): pem_path ${JSON.stringify(entry.pemPath)}`;
     let pem: string;
     try {

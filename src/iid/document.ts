@@ -6,6 +6,7 @@
  * is checked even though AWS signed them: an operator-added certificate (or a future AWS bug)
  * must not be able to inject `../` or `:` into an agent path.
  */
+import { isAccountId, isInstanceId, isRegionName } from "../aws/partition";
 
 export interface InstanceIdentityDocument {
   readonly accountId: string;
@@ -26,10 +27,6 @@ export interface InstanceIdentityDocument {
   readonly devpayProductCodes?: readonly string[];
 }
 
-export const ACCOUNT_ID = /^\d{12}$/;
-/** Every AWS region name so far (`us-east-1`, `eusc-de-east-1`, `us-gov-west-1`, `cn-north-1`). */
-export const REGION = /^[a-z]{2,8}(?:-[a-z0-9]{1,16}){1,5}$/;
-export const INSTANCE_ID = /^i-[0-9a-f]{8,32}$/;
 /** RFC 3339 as Go's `time.Time` accepts it in JSON (SPIRE rejects other shapes). */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
@@ -47,10 +44,10 @@ const LIST_FIELDS = ["billingProducts", "marketplaceProductCodes", "devpayProduc
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function requiredString(obj: Record<string, unknown>, key: string, shape: RegExp): string {
+function requiredString(obj: Record<string, unknown>, key: string, valid: (v: string) => boolean): string {
   const value = obj[key];
   if (typeof value !== "string") throw new Error(`"${key}" must be a string`);
-  if (!shape.test(value))
+  if (!valid(value))
     throw new Error(`"${key}" has an unexpected format: ${JSON.stringify(value.slice(0, 64))}`);
   return value;
 }
@@ -73,9 +70,9 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
   const doc: {
     -readonly [K in keyof InstanceIdentityDocument]: InstanceIdentityDocument[K];
   } = {
-    accountId: requiredString(obj, "accountId", ACCOUNT_ID),
-    region: requiredString(obj, "region", REGION),
-    instanceId: requiredString(obj, "instanceId", INSTANCE_ID),
+    accountId: requiredString(obj, "accountId", isAccountId),
+    region: requiredString(obj, "region", isRegionName),
+    instanceId: requiredString(obj, "instanceId", isInstanceId),
   };
   for (const key of STRING_FIELDS) {
     const value = obj[key];

@@ -5,6 +5,9 @@
  * agent_path_template, happen at Configure time elsewhere.
  */
 
+import type { AwsAccessOptions } from "../aws";
+import { isAccountId, isRegionName, PARTITIONS, type Partition } from "../aws/partition";
+import { LOG_LEVELS, type LogLevel } from "../common/logger";
 import type { ObjectList, Pos } from "../hcl/ast";
 import { nanosToMillis, parseGoDuration } from "../hcl/duration";
 import {
@@ -16,10 +19,9 @@ import {
   formatProblem,
   parseForDecoding,
 } from "../hcl/schema";
+import { CERTIFICATE_KINDS, type CertificateKind } from "../iid/certificate";
+import type { AwsCertificateConfig } from "../iid/certificate-store";
 import { DEFAULT_MAX_ATTESTATION_BYTES, DEFAULT_MAX_ATTESTATIONS_PER_ADDRESS } from "../spire/attest-limiter";
-
-export const PARTITIONS = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-eusc"] as const;
-export type Partition = (typeof PARTITIONS)[number];
 
 /** verify_organization's region default per partition (SPIRE hard-codes us-west-2 for all). */
 export const DEFAULT_ORG_REGION: Record<Partition, string> = {
@@ -30,12 +32,6 @@ export const DEFAULT_ORG_REGION: Record<Partition, string> = {
   "aws-iso-b": "us-isob-east-1",
   "aws-eusc": "eusc-de-east-1",
 };
-
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const CERTIFICATE_KINDS = ["rsa2048", "rsa", "dsa"] as const;
-export type CertificateKind = (typeof CERTIFICATE_KINDS)[number];
 
 const TTL_INVALID =
   'please ensure that "org_account_map_ttl" if configured, it should be in duration and is suffixed with required \'m\' for time duration in minute ex. \'5m\'. Otherwise, remove the: "org_account_map_ttl", in the block: "verify_organization". Default TTL will be: "3m"';
@@ -230,6 +226,9 @@ export const serverFields = {
   },
   describe_instances_batch_window: {
     type: "duration",
+    // The DescribeInstances budget's refill interval (aws/describe-instances-batcher.ts). 200 ms
+    // keeps a replica at 5 calls/s per credentials and region, a quarter of EC2's refill; a
+    // storm costs about 2 + 5 calls per second over which its lookups arrive (BENCHMARKS.md).
     default: "200ms",
     min: "0s",
     max: "1s",
@@ -267,12 +266,9 @@ export type OrgConfig =
     })
   | (OrgConfigCommon & { mode: "file"; accountListFile: string });
 
-export interface AwsCertificateConfig {
-  region: string;
-  kind: CertificateKind;
-  pemPath: string;
+export interface AwsCertificateBlock extends AwsCertificateConfig {
   /** Position of the block, for configure-time errors (unreadable file, bad PEM). */
-  pos: Pos | undefined;
+  readonly pos: Pos | undefined;
 }
 
 export interface ServerConfig {
@@ -294,7 +290,7 @@ export interface ServerConfig {
   /** undefined: all accounts. */
   allowedAccountIds: string[] | undefined;
   maxLaunchAge: Duration | undefined;
-  awsCertificates: AwsCertificateConfig[];
+  awsCertificates: AwsCertificateBlock[];
   verifyClientIp: boolean;
   awsCallTimeout: Duration;
   describeInstancesBatchWindow: Duration;
@@ -315,9 +311,20 @@ export interface ServerConfigOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
-/** us-east-1, us-gov-west-1, cn-northwest-1, us-isob-east-1, eusc-de-east-1, ap-southeast-7. */
-export const REGION_NAME = /^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/;
+/** What the AWS layer takes from a configuration: the one place its settings come from. */
+export function awsAccessSettings(
+  config: ServerConfig,
+): Pick<
+  AwsAccessOptions,
+  "partition" | "callTimeoutMs" | "describeBatchWindowMs" | "instanceProfileCacheTtlMs"
+> {
+  return {
+    partition: config.partition,
+    callTimeoutMs: config.awsCallTimeout.ms,
+    describeBatchWindowMs: config.describeInstancesBatchWindow.ms,
+    instanceProfileCacheTtlMs: config.instanceProfileCacheTtl.ms,
+  };
+}
 
 /** Parses plugin_data text as SPIRE sends it. */
 export function parseServerConfig(
@@ -386,23 +393,23 @@ export function serverConfigFromAst(
   const allowedRegions = checkList(
     raw.allowed_regions,
     "allowed_regions",
-    REGION_NAME,
+    isRegionName,
     "a region name like us-east-1",
     add,
   );
   const allowedAccountIds = checkList(
     raw.allowed_account_ids,
     "allowed_account_ids",
-    ACCOUNT_ID,
+    isAccountId,
     "a 12-digit account id",
     add,
   );
 
-  const certs: AwsCertificateConfig[] = [];
+  const certs: AwsCertificateBlock[] = [];
   raw.aws_certificate.forEach((c, i) => {
     const path = `aws_certificate[${i}]`;
     const pos = positions.get(path);
-    if (c.region === undefined || !REGION_NAME.test(c.region)) {
+    if (c.region === undefined || !isRegionName(c.region)) {
       add(
         `${path}.region`,
         `${path}.region: required, a region name like us-east-1`,
@@ -477,7 +484,7 @@ export function checkLogLevel(value: string, report: (m: string) => void): LogLe
 function checkList(
   list: string[] | undefined,
   key: string,
-  re: RegExp,
+  valid: (v: string) => boolean,
   what: string,
   add: (path: string, message: string) => void,
 ): string[] | undefined {
@@ -487,7 +494,7 @@ function checkList(
     return undefined;
   }
   for (const [i, v] of list.entries()) {
-    if (!re.test(v)) add(key, `${key}[${i}]: ${JSON.stringify(v)} is not ${what}`);
+    if (!valid(v)) add(key, `${key}[${i}]: ${JSON.stringify(v)} is not ${what}`);
   }
   return list;
 }
@@ -508,7 +515,7 @@ function checkOrganization(
     return undefined;
   }
   if (raw.require_org_account_id !== undefined) {
-    if (short === undefined || !ACCOUNT_ID.test(short)) {
+    if (short === undefined || !isAccountId(short)) {
       add("require_org_account_id", "require_org_account_id: must be the 12-digit management account id");
       return undefined;
     }
@@ -579,13 +586,13 @@ export function checkVerifyOrganizationBlock(
       );
       return undefined;
     }
-    if (!ACCOUNT_ID.test(id)) {
+    if (!isAccountId(id)) {
       add(`${p}.management_account_id`, `${p}.management_account_id: must be a 12-digit account id`);
       return undefined;
     }
   }
   const region = nonEmpty(block.management_account_region) ?? DEFAULT_ORG_REGION[partition];
-  if (!REGION_NAME.test(region)) {
+  if (!isRegionName(region)) {
     add(
       `${p}.management_account_region`,
       `${p}.management_account_region: ${JSON.stringify(region)} is not a region name`,

@@ -34,7 +34,7 @@ import type {
 import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
 import { validateTrustDomainName } from "./agent-id";
 import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
-import { formatProblems, parseServerConfig, type ServerConfig } from "./config";
+import { awsAccessSettings, formatProblems, parseServerConfig, type ServerConfig } from "./config";
 import { securityNotes } from "./security-notes";
 
 /** Hooks for tests and the demo; production passes none. */
@@ -186,9 +186,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
     }
     const config = parsed.config;
 
-    const operatorCertificates = loadOperatorCertificates(
-      config.awsCertificates.map((c) => ({ region: c.region, kind: c.kind, pemPath: c.pemPath })),
-    );
+    const operatorCertificates = loadOperatorCertificates(config.awsCertificates);
     const store = CertificateStore.withOperatorCertificates(operatorCertificates);
     const template = compileAgentPathTemplate(config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE);
 
@@ -201,10 +199,7 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       accessKeyId: config.credentials?.accessKeyId,
       secretAccessKey: config.credentials?.secretAccessKey,
       assumeRole: config.assumeRole,
-      partition: config.partition,
-      callTimeoutMs: config.awsCallTimeout.ms,
-      describeBatchWindowMs: config.describeInstancesBatchWindow.ms,
-      instanceProfileCacheTtlMs: config.instanceProfileCacheTtl.ms,
+      ...awsAccessSettings(config),
       logger: this.log.with({ subsystem: "aws" }),
       metrics: this.env.hostServices.metrics,
       ...this.options.aws,

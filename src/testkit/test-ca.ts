@@ -21,7 +21,7 @@ import { createHash, generateKeyPairSync, type KeyObject, randomBytes, sign } fr
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeBase64Lines } from "../iid/base64";
-import type { CertificateKind, TrustedCertificate } from "../iid/certificate";
+import { CERTIFICATE_KINDS, type CertificateKind, type TrustedCertificate } from "../iid/certificate";
 import { CertificateStore, parseOperatorCertificate } from "../iid/certificate-store";
 import { Oid } from "../iid/oids";
 
@@ -234,7 +234,7 @@ export function createTestCa(): TestCa {
     rsa: selfSigned("rsa", rsa.privateKey, rsa.publicKey),
     dsa: selfSigned("dsa", dsa.privateKey, dsa.publicKey),
   };
-  const kinds: CertificateKind[] = ["rsa2048", "rsa", "dsa"];
+  const kinds = CERTIFICATE_KINDS;
   const ca: TestCa = {
     certificates,
     signRsa2048: (document, options = {}) =>
