@@ -8,17 +8,10 @@
  * response is worthless later (the SigV4 signature covers the challenge).
  */
 import { randomBytes } from "node:crypto";
-import {
-  Code,
-  describeError,
-  failedPrecondition,
-  isPluginError,
-  PluginError,
-  permissionDenied,
-} from "../common/errors";
-import type { Logger } from "../common/logger";
+import { Code, describeError, PluginError, permissionDenied } from "../common/errors";
+import type { LogFields, Logger } from "../common/logger";
+import { raceSignal, startDeadline } from "../common/signals";
 import { OrgMembershipCache, orgMembershipOptions } from "../org";
-import type { AttestLimits } from "../spire/attest-limiter";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -26,13 +19,23 @@ import type {
   PluginEnvironment,
   ServerAttestorPlugin,
   ServerPluginFactory,
-  ValidateResult,
 } from "../spire/contracts";
+import {
+  decide,
+  type ServerMethod,
+  type ServerRuntime,
+  serverPluginShell,
+} from "../spire/server-plugin-shell";
 import { iamAgentId } from "./agent-path";
 import { decodeIamServerConfig, type IamServerConfig } from "./config";
 import { globMatch, type Principal, principalFromIdentity, selectorsFor } from "./principal";
 import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
-import { forwardToSts, type StsForwardTarget, stsForwardTargetFromEnv } from "./sts-forward";
+import {
+  forwardToSts,
+  STS_FORWARD_TIMEOUT_MS,
+  type StsForwardTarget,
+  stsForwardTargetFromEnv,
+} from "./sts-forward";
 import { verifySignedRequest } from "./verify-request";
 import { CHALLENGE_BYTES, decodeHello, decodeSignedRequest } from "./wire";
 
@@ -66,18 +69,18 @@ interface ActiveConfig {
 }
 
 export const createIamServerPlugin: ServerPluginFactory = (env: PluginEnvironment): ServerAttestorPlugin =>
-  new IamServerPlugin(env, {});
+  createIamServerPluginWith(env, {});
 
 /** The factory with test seams (clock, env, timeouts, organization hook). */
 export function createIamServerPluginWith(
   env: PluginEnvironment,
   options: IamServerPluginOptions,
 ): ServerAttestorPlugin {
-  return new IamServerPlugin(env, options);
+  return serverPluginShell(env, new IamMethod(env, options));
 }
 
-class IamServerPlugin implements ServerAttestorPlugin {
-  private active: ActiveConfig | undefined;
+class IamMethod implements ServerMethod {
+  readonly name = IAM_PLUGIN_NAME;
   private readonly log: Logger;
 
   constructor(
@@ -87,49 +90,47 @@ class IamServerPlugin implements ServerAttestorPlugin {
     this.log = env.logger.with({ method: IAM_PLUGIN_NAME });
   }
 
-  async configure(core: CoreConfig, hcl: string): Promise<void> {
-    const next = this.build(core, hcl);
-    if (next.config.organization !== undefined && this.options.organization === undefined) {
-      next.orgCache = new OrgMembershipCache(
-        orgMembershipOptions(next.config.organization, {
-          partition: next.config.organization.partition,
+  async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
+    const active = this.activeConfig(core, hcl);
+    const { config, forwardTarget } = active;
+    if (live && config.organization !== undefined && this.options.organization === undefined) {
+      active.orgCache = new OrgMembershipCache(
+        orgMembershipOptions(config.organization, {
+          partition: config.organization.partition,
           credentials: undefined,
-          callTimeoutMs: next.config.awsCallTimeoutMs,
+          callTimeoutMs: config.awsCallTimeoutMs,
           logger: this.log.with({ subsystem: "organization" }),
           metrics: this.env.hostServices.metrics,
         }),
       );
-      // Load the list now so the first attestations do not all wait for it.
-      void next.orgCache.warm();
     }
-    this.active?.orgCache?.close();
-    this.env.setLogLevel(next.config.logLevel);
-    if (next.forwardTarget !== undefined) {
-      this.log.warn("forwarding STS requests to the endpoint override, not to the signed STS host", {
-        target: `${next.forwardTarget.protocol}//${next.forwardTarget.hostname}:${next.forwardTarget.port}`,
-      });
+    const notes: string[] = [];
+    if (config.serverIdHeaderValue === undefined) {
+      notes.push(
+        "server_id_header_value is not set: a response made for another SPIRE server that trusts the same AWS principals could be replayed here within its minute",
+      );
     }
-    this.active = next;
-  }
-
-  async validate(core: CoreConfig, hcl: string): Promise<ValidateResult> {
-    try {
-      const c = this.build(core, hcl).config;
-      const notes = [`partitions: ${c.partitions.join(", ")}`];
-      if (c.serverIdHeaderValue === undefined) {
-        notes.push(
-          "server_id_header_value is not set: a response made for another SPIRE server that trusts the same AWS principals could be replayed here within its minute",
-        );
-      }
-      return { valid: true, notes };
-    } catch (err) {
-      return { valid: false, notes: [describeError(err)] };
+    if (forwardTarget !== undefined) {
+      notes.push(
+        `forwarding STS requests to the endpoint override ${forwardTarget.protocol}//${forwardTarget.hostname}:${forwardTarget.port}, not to the signed STS host`,
+      );
     }
-  }
-
-  async close(): Promise<void> {
-    this.active?.orgCache?.close();
-    this.active = undefined;
+    const challengeTtlMs = this.options.challengeTtlMs ?? CHALLENGE_TTL_MS;
+    const stsTimeoutMs = this.options.stsTimeoutMs ?? STS_FORWARD_TIMEOUT_MS;
+    return {
+      logLevel: config.logLevel,
+      // An attestation may wait for its challenge response, then for STS.
+      graceMs: challengeTtlMs + stsTimeoutMs + 1000,
+      org: active.orgCache,
+      notes,
+      summary: { partitions: config.partitions.join(", ") },
+      admission: config.admission,
+      attest: (ctx) => {
+        const trace: LogFields = {};
+        return decide(trace, () => this.attestWith(active, ctx, trace));
+      },
+      close: async () => active.orgCache?.close(),
+    };
   }
 
   /** The hello's size (1 KiB) and shape, before the stream is admitted; attest decodes it again. */
@@ -137,32 +138,14 @@ class IamServerPlugin implements ServerAttestorPlugin {
     decodeHello(payload);
   }
 
-  admissionLimits(): Partial<AttestLimits> {
-    return this.active?.config.admission ?? {};
-  }
-
-  async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
-    const active = this.active;
-    if (active === undefined) throw failedPrecondition("not configured");
-    const metrics = this.env.hostServices.metrics;
-    const started = Date.now();
-    try {
-      const attributes = await this.attestWith(active, ctx);
-      metrics.incrCounter(["aws_iam", "attest"], 1, [{ name: "result", value: "ok" }]);
-      return attributes;
-    } catch (err) {
-      const code = isPluginError(err) ? err.code : Code.Internal;
-      metrics.incrCounter(["aws_iam", "attest"], 1, [{ name: "result", value: String(code) }]);
-      this.log.warn("aws_iam attestation refused", { code, error: describeError(err) });
-      throw err;
-    } finally {
-      metrics.measureSince(["aws_iam", "attest_duration"], started);
-    }
-  }
-
-  private async attestWith(active: ActiveConfig, ctx: AttestRequestContext): Promise<AgentAttributes> {
+  private async attestWith(
+    active: ActiveConfig,
+    ctx: AttestRequestContext,
+    trace: LogFields,
+  ): Promise<AgentAttributes> {
     const { config } = active;
     const hello = decodeHello(ctx.payload);
+    trace.hello_region = hello.region;
     const challenge = randomBytes(CHALLENGE_BYTES);
     const response = await this.awaitResponse(ctx, challenge);
     const signed = decodeSignedRequest(response);
@@ -174,6 +157,7 @@ class IamServerPlugin implements ServerAttestorPlugin {
       partitions: config.partitions,
       nowMs: now(),
     });
+    trace.sts_host = verified.endpoint.host;
     const identity = await forwardToSts(
       verified,
       active.forwardTarget,
@@ -181,6 +165,8 @@ class IamServerPlugin implements ServerAttestorPlugin {
       this.options.stsTimeoutMs,
     );
     const principal = principalFromIdentity(identity, verified.endpoint.partition);
+    trace.account = principal.account;
+    trace.principal_arn = principal.principalArn;
     checkPolicy(principal, config);
     if (this.options.organization !== undefined) {
       await this.options.organization(principal.account, ctx.signal);
@@ -189,40 +175,29 @@ class IamServerPlugin implements ServerAttestorPlugin {
     }
     // Default layout or agent_path_template; SPIFFE path rules re-checked either way.
     const spiffeId = iamAgentId(active.trustDomain, config.agentPathTemplate, principal);
-    this.log.info("aws_iam attestation accepted", {
-      account: principal.account,
-      principal_arn: principal.principalArn,
-      sts_host: verified.endpoint.host,
-      hello_region: hello.region,
-      agent_id: spiffeId,
-    });
+    trace.agent_id = spiffeId;
     return { spiffeId, selectorValues: selectorsFor(principal), canReattest: true };
   }
 
   /** One response, within the challenge's lifetime; a late answer is never checked. */
   private async awaitResponse(ctx: AttestRequestContext, challenge: Uint8Array): Promise<Uint8Array> {
     const ttl = this.options.challengeTtlMs ?? CHALLENGE_TTL_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new PluginError(
-              Code.DeadlineExceeded,
-              `no challenge response within ${ttl / 1000} s; the challenge has expired`,
-            ),
-          ),
-        ttl,
-      );
-    });
+    const expiry = startDeadline(
+      ttl,
+      () =>
+        new PluginError(
+          Code.DeadlineExceeded,
+          `no challenge response within ${ttl / 1000} s; the challenge has expired`,
+        ),
+    );
     try {
-      return await Promise.race([ctx.challenge(challenge), expired]);
+      return await raceSignal(ctx.challenge(challenge), expiry.signal);
     } finally {
-      clearTimeout(timer);
+      expiry.dispose();
     }
   }
 
-  private build(core: CoreConfig, hcl: string): ActiveConfig {
+  private activeConfig(core: CoreConfig, hcl: string): ActiveConfig {
     const config = decodeIamServerConfig(hcl);
     if (!/^[a-z0-9._-]+$/.test(core.trustDomain)) {
       throw new PluginError(Code.InvalidArgument, "core configuration has no valid trust domain");

@@ -19,12 +19,14 @@
 import type { Instance } from "@aws-sdk/client-ec2";
 import type { AwsAccess } from "../aws";
 import { internal, isPluginError, PluginError, permissionDenied } from "../common/errors";
+import type { LogFields } from "../common/logger";
 import type { CertificateStore } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
 import type { VerificationPolicy } from "../iid/policy";
 import { type VerifiedIdentity, verifyInstanceIdentity } from "../iid/verify";
 import type { OrgMembershipCache } from "../org";
 import type { AgentAttributes, AgentStore, AttestRequestContext } from "../spire/contracts";
+import { type Attestation, decide } from "../spire/server-plugin-shell";
 import type { CompiledTemplate } from "../template";
 import { agentIdFromTemplate } from "./agent-id";
 import { checkBlockDevice, verifyClientIp } from "./instance-checks";
@@ -47,26 +49,26 @@ export interface AttestDependencies {
   now?: () => Date;
 }
 
-/** What the pipeline learned, for the decision log line even when it rejects. */
-export interface AttestTrace {
-  accountId?: string;
-  region?: string;
-  instanceId?: string;
-  agentId?: string;
-  signatureKind?: string;
+/**
+ * Attests one node. Never throws for a rejection: the decision says accepted or why not, and
+ * the trace holds what the pipeline learned before it decided (the decision log line's fields).
+ */
+export function attestNode(deps: AttestDependencies, ctx: AttestRequestContext): Promise<Attestation> {
+  const trace: LogFields = {};
+  return decide(trace, () => runPipeline(deps, ctx, trace));
 }
 
-export async function attestNode(
+async function runPipeline(
   deps: AttestDependencies,
   ctx: AttestRequestContext,
-  trace: AttestTrace = {},
+  trace: LogFields,
 ): Promise<AgentAttributes> {
   const identity = await verifyPayload(deps, ctx.payload);
   const doc = identity.document;
-  trace.accountId = doc.accountId;
+  trace.account_id = doc.accountId;
   trace.region = doc.region;
-  trace.instanceId = doc.instanceId;
-  trace.signatureKind = identity.kind;
+  trace.instance_id = doc.instanceId;
+  trace.signature_kind = identity.kind;
 
   await deps.org?.assertMember(doc.accountId, ctx.signal);
 
@@ -80,7 +82,7 @@ export async function attestNode(
     instanceId: doc.instanceId,
     tags: tagMap(instance),
   });
-  trace.agentId = agentId;
+  trace.agent_id = agentId;
 
   await assertFirstUse(deps.agentStore, agentId, ctx.signal);
 

@@ -5,13 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Code } from "../common/errors";
 import type { AgentAttributes, ServerAttestorPlugin } from "../spire/contracts";
-import {
-  attestContext,
-  inProcessServerPlugin,
-  type LogLine,
-  recordingLogger,
-  rejection,
-} from "../testkit/in-process-server";
+import { attestContext, inProcessServerPlugin } from "../testkit/in-process-server";
+import { type LogLine, recordingLogger, rejection } from "../testkit/recording";
 import { MANAGEMENT_ACCOUNT, SCENARIO_ACCOUNT, type Scenario, startScenario } from "../testkit/scenario";
 
 const TD = "example.org";

@@ -1,39 +1,21 @@
 /**
- * The aws_iid server attestor as SPIRE sees it: Configure builds a complete runtime (config,
- * certificates, template, AWS access, organization cache) and swaps it in atomically; Attest
- * runs the pipeline in attest.ts against whichever runtime is current when it starts.
- *
- * SPIRE may call Configure again while attestations run (SIGUSR1 with plugin_data_file), and
- * keeps using the plugin if that Configure fails: so a failed build leaves the previous runtime
- * untouched, and a replaced runtime is closed only after in-flight attestations had time to
- * finish with it.
+ * The aws_iid server method: Configure builds a complete runtime (config, certificates,
+ * template, AWS access, organization cache) and Attest runs the pipeline in attest.ts against
+ * it. Swapping, retiring, the decision log and metrics are the shell's
+ * (spire/server-plugin-shell.ts), shared with aws_iam.
  */
 
 import type { AwsAccess, AwsAccessOptions } from "../aws";
-import {
-  Code,
-  codeName,
-  describeError,
-  failedPrecondition,
-  invalidArgument,
-  isPluginError,
-} from "../common/errors";
+import { invalidArgument } from "../common/errors";
 import type { Logger } from "../common/logger";
 import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
 import type { OrgMembershipCache, OrgSettings } from "../org";
-import type { AttestLimits } from "../spire/attest-limiter";
-import type {
-  AgentAttributes,
-  AttestRequestContext,
-  CoreConfig,
-  PluginEnvironment,
-  ServerAttestorPlugin,
-  ValidateResult,
-} from "../spire/contracts";
+import type { CoreConfig, PluginEnvironment, ServerAttestorPlugin } from "../spire/contracts";
+import { type ServerMethod, type ServerRuntime, serverPluginShell } from "../spire/server-plugin-shell";
 import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
 import { validateTrustDomainName } from "./agent-id";
-import { type AttestDependencies, type AttestTrace, attestNode } from "./attest";
+import { type AttestDependencies, attestNode } from "./attest";
 import { awsAccessSettings, formatProblems, parseServerConfig, type ServerConfig } from "./config";
 import { securityNotes } from "./security-notes";
 
@@ -48,27 +30,20 @@ export interface ServerPluginOptions {
   now?: () => Date;
 }
 
-interface Runtime {
-  config: ServerConfig;
-  deps: AttestDependencies;
-  close(): Promise<void>;
-}
-
 export function createServerPlugin(env: PluginEnvironment): ServerAttestorPlugin {
-  return new AwsIidServerPlugin(env, {});
+  return createServerPluginWith(env, {});
 }
 
 export function createServerPluginWith(
   env: PluginEnvironment,
   options: ServerPluginOptions,
 ): ServerAttestorPlugin {
-  return new AwsIidServerPlugin(env, options);
+  return serverPluginShell(env, new AwsIidMethod(env, options));
 }
 
-class AwsIidServerPlugin implements ServerAttestorPlugin {
-  private runtime: Runtime | undefined;
+class AwsIidMethod implements ServerMethod {
+  readonly name = "aws_iid";
   private readonly log: Logger;
-  private readonly retiring = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly env: PluginEnvironment,
@@ -77,105 +52,13 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
     this.log = env.logger;
   }
 
-  async configure(core: CoreConfig, hcl: string): Promise<void> {
-    const next = await this.build(core, hcl, true);
-    const previous = this.runtime;
-    this.runtime = next;
-    this.env.setLogLevel(next.config.logLevel);
-    if (next.deps.org !== undefined) {
-      // Load the account list now so the first agents after a restart do not all wait on it.
-      void next.deps.org.warm().catch((err: unknown) =>
-        this.log.warn("Initial organization account list load failed; will retry on demand", {
-          error: describeError(err),
-        }),
-      );
-    }
-    if (previous !== undefined) this.retire(previous, next.config.awsCallTimeout.ms);
-    // SPIRE's own defaults leave these doors open; a drop-in must accept them quietly, so they
-    // ride on the one INFO line of every Configure instead of WARNs (spire-server validate shows
-    // them as notes).
-    const hints = securityNotes(next.config);
-    this.log.info("Configured aws_iid server attestor", {
-      trust_domain: core.trustDomain,
-      partition: next.config.partition,
-      organization: next.config.verifyOrganization?.mode ?? "off",
-      require_rsa2048_signature: next.config.requireRsa2048Signature,
-      ...(hints.length > 0 ? { hints: hints.join("; ") } : {}),
-    });
-  }
-
-  async validate(core: CoreConfig, hcl: string): Promise<ValidateResult> {
-    try {
-      const runtime = await this.build(core, hcl, false);
-      await runtime.close();
-      return { valid: true, notes: securityNotes(runtime.config) };
-    } catch (err) {
-      return { valid: false, notes: describeError(err).split("\n") };
-    }
-  }
-
   /** Size (64 KiB) and JSON shape, before the stream is admitted; attest decodes it again. */
   checkPayload(payload: Uint8Array): void {
     decodeAttestationPayload(payload);
   }
 
-  admissionLimits(): Partial<AttestLimits> {
-    return this.runtime?.config.admission ?? {};
-  }
-
-  async attest(ctx: AttestRequestContext): Promise<AgentAttributes> {
-    const runtime = this.runtime;
-    if (runtime === undefined) throw failedPrecondition("not configured");
-    const metrics = this.env.hostServices.metrics;
-    const started = Date.now();
-    const trace: AttestTrace = {};
-    try {
-      const attributes = await attestNode(runtime.deps, ctx, trace);
-      this.log.info("Attestation accepted", {
-        ...traceFields(trace),
-        decision: "accepted",
-        duration_ms: Date.now() - started,
-      });
-      metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: "accepted" }]);
-      return attributes;
-    } catch (err) {
-      const code = isPluginError(err) ? err.code : Code.Internal;
-      const fields = {
-        ...traceFields(trace),
-        decision: "rejected",
-        code,
-        reason: describeError(err),
-        duration_ms: Date.now() - started,
-      };
-      if (code === Code.Internal) this.log.error("Attestation failed", fields);
-      else this.log.warn("Attestation rejected", fields);
-      metrics.incrCounter(["aws_iid", "attest"], 1, [{ name: "result", value: resultLabel(code) }]);
-      throw err;
-    } finally {
-      metrics.measureSince(["aws_iid", "attest", "duration"], started);
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const timer of this.retiring) clearTimeout(timer);
-    this.retiring.clear();
-    const runtime = this.runtime;
-    this.runtime = undefined;
-    await runtime?.close();
-  }
-
-  /** Closes a replaced runtime once attestations that started with it have had their AWS time. */
-  private retire(runtime: Runtime, graceMs: number): void {
-    const timer = setTimeout(() => {
-      this.retiring.delete(timer);
-      void runtime.close();
-    }, graceMs + 1000);
-    timer.unref();
-    this.retiring.add(timer);
-  }
-
   /** Everything Configure needs, or an InvalidArgument listing every problem. No side effect on failure. */
-  private async build(core: CoreConfig, hcl: string, live: boolean): Promise<Runtime> {
+  async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
     if (core.trustDomain === "") throw invalidArgument("server core configuration must contain trust_domain");
     const tdProblem = validateTrustDomainName(core.trustDomain);
     if (tdProblem !== null) throw invalidArgument(`invalid trust domain "${core.trustDomain}": ${tdProblem}`);
@@ -227,8 +110,18 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       now: this.options.now,
     };
     return {
-      config,
-      deps,
+      logLevel: config.logLevel,
+      // Attestations that started with a replaced runtime get their AWS time to finish.
+      graceMs: config.awsCallTimeout.ms + 1000,
+      org: orgCache,
+      notes: securityNotes(config),
+      admission: config.admission,
+      summary: {
+        partition: config.partition,
+        organization: config.verifyOrganization?.mode ?? "off",
+        require_rsa2048_signature: config.requireRsa2048Signature,
+      },
+      attest: (ctx) => attestNode(deps, ctx),
       close: async () => {
         orgCache?.close();
         await aws.close();
@@ -249,19 +142,4 @@ class AwsIidServerPlugin implements ServerAttestorPlugin {
       }),
     );
   }
-}
-
-function traceFields(trace: AttestTrace): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (trace.accountId !== undefined) out.account_id = trace.accountId;
-  if (trace.region !== undefined) out.region = trace.region;
-  if (trace.instanceId !== undefined) out.instance_id = trace.instanceId;
-  if (trace.agentId !== undefined) out.agent_id = trace.agentId;
-  if (trace.signatureKind !== undefined) out.signature_kind = trace.signatureKind;
-  return out;
-}
-
-/** The gRPC code as a metric label: PermissionDenied -> "permission_denied". */
-function resultLabel(code: Code): string {
-  return codeName[code].replace(/(?<=[a-z])(?=[A-Z])/g, "_").toLowerCase();
 }

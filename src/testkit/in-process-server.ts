@@ -4,8 +4,7 @@
  */
 
 import type { AwsAccessOptions } from "../aws";
-import { isPluginError } from "../common/errors";
-import { type LogFields, type Logger, type LogLevel, silentLogger } from "../common/logger";
+import { type Logger, silentLogger } from "../common/logger";
 import { noopMetrics } from "../common/metrics";
 import { createServerPluginWith } from "../server/plugin";
 import type {
@@ -62,40 +61,5 @@ export function attestContext(payload: Uint8Array, forwardedClientIp?: string): 
       throw new Error("aws_iid never sends a challenge");
     },
     signal: new AbortController().signal,
-  };
-}
-
-/** The code and message of a PluginError rejection; fails if `p` resolves or throws anything else. */
-export async function rejection(p: Promise<unknown>): Promise<{ code: number; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPluginError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error("expected a rejection");
-}
-
-export interface LogLine {
-  level: LogLevel;
-  message: string;
-  fields: LogFields;
-}
-
-/** A Logger that keeps every line (with the fields of `with`) for assertions. */
-export function recordingLogger(lines: LogLine[], base: LogFields = {}): Logger {
-  const at =
-    (level: LogLevel) =>
-    (message: string, fields: LogFields = {}): void => {
-      lines.push({ level, message, fields: { ...base, ...fields } });
-    };
-  return {
-    trace: at("trace"),
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    with: (fields) => recordingLogger(lines, { ...base, ...fields }),
-    isEnabled: () => true,
   };
 }

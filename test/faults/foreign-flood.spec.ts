@@ -15,7 +15,8 @@
 import { appendFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../src/common/errors";
-import { attestContext, inProcessServerPlugin, rejection } from "../../src/testkit/in-process-server";
+import { attestContext, inProcessServerPlugin } from "../../src/testkit/in-process-server";
+import { rejection } from "../../src/testkit/recording";
 import {
   SCENARIO_ACCOUNT,
   SCENARIO_REGION,

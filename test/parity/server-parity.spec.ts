@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Code, PluginError } from "../../src/common/errors";
 import { encodeAttestationPayload } from "../../src/iid/payload";
 import type { AgentStore, ServerAttestorPlugin } from "../../src/spire/contracts";
-import { attestContext, inProcessServerPlugin, rejection } from "../../src/testkit/in-process-server";
+import { attestContext, inProcessServerPlugin } from "../../src/testkit/in-process-server";
+import { rejection } from "../../src/testkit/recording";
 import {
   MANAGEMENT_ACCOUNT,
   OTHER_ACCOUNT,
