@@ -4,10 +4,10 @@ import { silentLogger } from "../common/logger";
 import { noopMetrics } from "../common/metrics";
 import { decodeAttestationPayload } from "../iid/payload";
 import { verifyInstanceIdentity } from "../iid/verify";
-import type { PluginEnvironment } from "../spire/contracts";
+import type { AgentAttestorPlugin, PluginEnvironment } from "../spire/contracts";
 import { type FakeImds, startFakeImds } from "../testkit/fake-imds";
 import { buildIidDocument, getTestCa } from "../testkit/test-ca";
-import { AwsIidAgentPlugin, createAgentPlugin } from "./plugin";
+import { createAgentPlugin, createAgentPluginWith } from "./plugin";
 import { realIdentity, realPayloadGolden } from "./testdata/vectors";
 
 const core = { trustDomain: "example.org" };
@@ -29,8 +29,8 @@ afterAll(async () => {
   await imds.close();
 });
 
-function plugin(processEnv: Record<string, string> = {}): AwsIidAgentPlugin {
-  return new AwsIidAgentPlugin(env, { processEnv });
+function plugin(processEnv: Record<string, string> = {}): AgentAttestorPlugin {
+  return createAgentPluginWith(env, { processEnv });
 }
 
 async function failure(p: Promise<unknown>): Promise<PluginError> {

@@ -9,14 +9,9 @@
 import { failedPrecondition, invalidArgument } from "../common/errors";
 import { encodeAttestationPayload } from "../iid/payload";
 import { formatProblems } from "../server/config";
-import type {
-  AgentAttestorPlugin,
-  AgentPluginFactory,
-  CoreConfig,
-  PluginEnvironment,
-  ValidateResult,
-} from "../spire/contracts";
-import { type AgentConfig, parseAgentConfig } from "./config";
+import { type AgentRuntime, agentPluginShell } from "../spire/agent-plugin-shell";
+import type { AgentAttestorPlugin, AgentPluginFactory, PluginEnvironment } from "../spire/contracts";
+import { parseAgentConfig } from "./config";
 import { ImdsClient, type ImdsEnv } from "./imds-client";
 
 export interface AgentPluginOptions {
@@ -24,92 +19,57 @@ export interface AgentPluginOptions {
   processEnv?: ImdsEnv;
 }
 
-interface Built {
-  config: AgentConfig;
-  client: ImdsClient;
-}
-
-export class AwsIidAgentPlugin implements AgentAttestorPlugin {
-  private active: Built | undefined;
-  private readonly processEnv: ImdsEnv;
-
-  constructor(
-    private readonly env: PluginEnvironment,
-    options: AgentPluginOptions = {},
-  ) {
-    this.processEnv = options.processEnv ?? process.env;
-  }
-
-  /** Parses the HCL and resolves the environment; throws InvalidArgument naming every problem. */
-  private build(hcl: string): Built {
-    const parsed = parseAgentConfig(hcl);
-    if (parsed.config === undefined) {
-      throw invalidArgument(formatProblems(parsed.problems).join("; ") || "invalid configuration");
-    }
-    const config = parsed.config;
-    const client = new ImdsClient({
-      endpoint: config.ec2MetadataEndpoint,
-      timeoutMs: Math.max(1, config.imdsTimeout.ms),
-      // imds_retries counts retries; the first attempt comes on top.
-      maxAttempts: config.imdsRetries + 1,
-      disableV1Fallback: config.disableImdsv1Fallback,
-      env: this.processEnv,
-      logger: this.env.logger,
-    });
-    return { config, client };
-  }
-
-  async configure(_core: CoreConfig, hcl: string): Promise<void> {
-    // Built fully before anything changes, so a failed reconfigure leaves the old one in force.
-    const next = this.build(hcl);
-    this.env.setLogLevel(next.config.logLevel);
-    // The previous client is not closed: an attestation in flight may still be using it, and
-    // its requests are bounded by their own deadlines.
-    this.active = next;
-    this.env.logger.debug("Configured", {
-      imds_endpoint: next.client.endpoint.baseUrl,
-      imds_endpoint_source: next.client.endpoint.source,
-      imds_timeout: next.config.imdsTimeout.text,
-      imds_retries: next.config.imdsRetries,
-      imdsv1_fallback: !next.client.v1FallbackDisabled,
-    });
-  }
-
-  async validate(_core: CoreConfig, hcl: string): Promise<ValidateResult> {
-    const parsed = parseAgentConfig(hcl);
-    if (parsed.config === undefined) return { valid: false, notes: formatProblems(parsed.problems) };
-    try {
-      const { client } = this.build(hcl);
-      const notes: string[] = [];
-      if (client.clientDisabled) {
-        notes.push("AWS_EC2_METADATA_DISABLED=true is set: every attestation will fail until it is unset");
+/** The aws_iid agent method on the shared agent shell. */
+export function createAgentPluginWith(
+  env: PluginEnvironment,
+  options: AgentPluginOptions = {},
+): AgentAttestorPlugin {
+  const processEnv = options.processEnv ?? process.env;
+  return agentPluginShell(env, {
+    build(_core, hcl): AgentRuntime {
+      const parsed = parseAgentConfig(hcl);
+      if (parsed.config === undefined) {
+        throw invalidArgument(formatProblems(parsed.problems).join("; ") || "invalid configuration");
       }
-      return { valid: true, notes };
-    } catch (err) {
-      return { valid: false, notes: [err instanceof Error ? err.message : String(err)] };
-    }
-  }
-
-  async payload(signal: AbortSignal): Promise<Uint8Array> {
-    const active = this.active;
-    if (active === undefined) throw failedPrecondition("not configured");
-    const identity = await active.client.fetchInstanceIdentity(signal);
-    this.env.logger.debug("Read the instance identity from IMDS", {
-      imds_version: identity.imdsVersion,
-      document_bytes: identity.document.byteLength,
-    });
-    return encodeAttestationPayload(identity);
-  }
-
-  async respondToChallenge(): Promise<Uint8Array> {
-    throw failedPrecondition(
-      "aws_iid attestation has no challenge step, but the server sent a challenge: the agent's and the server's NodeAttestor with this name must both be aws_iid",
-    );
-  }
-
-  async close(): Promise<void> {
-    this.active?.client.close();
-  }
+      const config = parsed.config;
+      const client = new ImdsClient({
+        endpoint: config.ec2MetadataEndpoint,
+        timeoutMs: Math.max(1, config.imdsTimeout.ms),
+        // imds_retries counts retries; the first attempt comes on top.
+        maxAttempts: config.imdsRetries + 1,
+        disableV1Fallback: config.disableImdsv1Fallback,
+        env: processEnv,
+        logger: env.logger,
+      });
+      return {
+        logLevel: config.logLevel,
+        notes: client.clientDisabled
+          ? ["AWS_EC2_METADATA_DISABLED=true is set: every attestation will fail until it is unset"]
+          : [],
+        summary: {
+          imds_endpoint: client.endpoint.baseUrl,
+          imds_endpoint_source: client.endpoint.source,
+          imds_timeout: config.imdsTimeout.text,
+          imds_retries: config.imdsRetries,
+          imdsv1_fallback: !client.v1FallbackDisabled,
+        },
+        async payload(signal) {
+          const identity = await client.fetchInstanceIdentity(signal);
+          env.logger.debug("Read the instance identity from IMDS", {
+            imds_version: identity.imdsVersion,
+            document_bytes: identity.document.byteLength,
+          });
+          return encodeAttestationPayload(identity);
+        },
+        async respondToChallenge() {
+          throw failedPrecondition(
+            "aws_iid attestation has no challenge step, but the server sent a challenge: the agent's and the server's NodeAttestor with this name must both be aws_iid",
+          );
+        },
+        close: () => client.close(),
+      };
+    },
+  });
 }
 
-export const createAgentPlugin: AgentPluginFactory = (env) => new AwsIidAgentPlugin(env);
+export const createAgentPlugin: AgentPluginFactory = (env) => createAgentPluginWith(env);

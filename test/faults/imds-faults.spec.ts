@@ -8,7 +8,7 @@
  * explains both — and the same plugin instance then produces the signed document again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AwsIidAgentPlugin } from "../../src/agent/plugin";
+import { createAgentPluginWith } from "../../src/agent/plugin";
 import { Code, isPluginError } from "../../src/common/errors";
 import { silentLogger } from "../../src/common/logger";
 import { noopMetrics } from "../../src/common/metrics";
@@ -65,7 +65,7 @@ describe("agent attestor under IMDS faults", () => {
   it.each(ACTIONS.flatMap((a) => FAULTS.map((f) => [a, f.name, f.fault] as const)))(
     "%s / %s: a status naming the request, then a good payload from the same plugin",
     async (action, _name, fault) => {
-      const plugin = new AwsIidAgentPlugin(env, { processEnv: {} });
+      const plugin = createAgentPluginWith(env, { processEnv: {} });
       try {
         await plugin.configure(
           core,
@@ -97,7 +97,7 @@ describe("agent attestor under IMDS faults", () => {
   );
 
   it("a malformed 200 document is passed through unchanged: the server's signature check refuses it", async () => {
-    const plugin = new AwsIidAgentPlugin(env, { processEnv: {} });
+    const plugin = createAgentPluginWith(env, { processEnv: {} });
     try {
       await plugin.configure(core, `ec2_metadata_endpoint = "${imds.url}"\nimds_timeout = "300ms"`);
       const remove = imds.faults.add({ service: "imds", action: "document" }, { kind: "malformed" });
