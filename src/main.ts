@@ -7,8 +7,10 @@
  * - Started by a person: argv[2] is an operator command (verify, check-config, demo), or
  *   version / --version, help / --help.
  *
- * Static imports stay limited to the go-plugin/SPIRE runtime: the attestors (AWS SDK, pkijs)
- * and the operator commands are imported on demand, after the handshake line for the plugin.
+ * Static imports stay limited to the go-plugin/SPIRE runtime: the attestors (and the AWS SDK
+ * behind them) and the operator commands are imported on demand, after the handshake line for
+ * the plugin. pkijs is loaded only for go-plugin AutoMTLS (goplugin/automtls.ts), which SPIRE
+ * leaves off.
  */
 import { basename } from "node:path";
 import { COMMIT, VERSION, versionText } from "./common/build-info";

@@ -8,7 +8,7 @@ import { parse } from "../../src/hcl/parser";
 import { parseServerConfig } from "../../src/server/config";
 import { meanMicros } from "./lib/common";
 
-/** The example from ecosystem-notes §1a as SPIRE's printer emits it, plus common keys. */
+/** A typical aws_iid plugin_data as SPIRE's HCL v1 printer re-emits it (SPIRE's pkg/common/catalog/config.go), plus common keys. */
 export const TYPICAL_PLUGIN_DATA = [
   "# role assumed in each node's account",
   'assume_role = "spire-role"',

@@ -1,6 +1,6 @@
 /**
  * Lazy loading of the AWS SDK. The plugin must print its go-plugin handshake fast; importing
- * client-ec2 alone costs ~170 ms (ecosystem notes §2), so nothing here is imported before
+ * client-ec2 alone costs ~170 ms to `require` (measured on Node 20, SDK 3.1169), so nothing here is imported before
  * the first AWS call. Type-only imports elsewhere are erased and cost nothing.
  */
 type Ec2Module = typeof import("@aws-sdk/client-ec2");

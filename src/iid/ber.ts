@@ -8,8 +8,8 @@
  * without building an object tree and is two orders of magnitude faster. pkijs stays in the
  * test suite as an independent oracle (differential tests against real AWS vectors).
  *
- * Why strict: asn1js is BER-lenient, and the ecosystem notes (§1c) found dozens of single-byte
- * corruptions in unsigned framing that a lenient verifier still accepted. Framing is never
+ * Why strict: asn1js is BER-lenient, and flipping single bytes of real AWS signatures found
+ * dozens of corruptions in unsigned framing that a verifier built on it still accepted. Framing is never
  * covered by the signature, so every leniency is attacker-controlled malleability. This reader
  * accepts exactly what AWS emits — indefinite lengths on constructed values (AWS streams its
  * PKCS#7 with OpenSSL), definite lengths in minimal form — and rejects everything else:
@@ -192,8 +192,8 @@ export function checkMinimalInteger(bytes: Uint8Array, what: string): void {
 
 /**
  * The value of an OCTET STRING, primitive or constructed. AWS streams the encapsulated
- * document as a constructed OCTET STRING of primitive chunks (ecosystem notes §1c.3: reading
- * only a primitive value yields an empty document). Nested constructed chunks are legal BER but
+ * document as a constructed OCTET STRING of primitive chunks (a reader that takes only a
+ * primitive value gets an empty document). Nested constructed chunks are legal BER but
  * never produced by AWS, so they are refused.
  */
 export function readOctetString(buf: Uint8Array, tlv: Tlv | undefined, what: string): Uint8Array {

@@ -113,7 +113,8 @@ function parseSignerInfo(der: Uint8Array, tlv: Tlv): ParsedSignerInfo {
   const digestAlgorithm = algorithmId(der, fields[2], "SignerInfo digestAlgorithm");
   const attrs = expectTag(fields[3], Tag.Context0, "signedAttrs");
   // The signature covers the DER encoding of the attributes as a SET. Re-tagging the original
-  // bytes is only faithful for a definite length (ecosystem notes §1c.2: never re-encode).
+  // bytes is only faithful for a definite length; re-encoding them (as lenient libraries do)
+  // can change what the signature is checked over.
   if (attrs.indefinite) throw new Asn1Error("signedAttrs with an indefinite length");
   const signedAttributesForSignature = Buffer.from(whole(der, attrs));
   signedAttributesForSignature[0] = Tag.Set;
@@ -157,8 +158,8 @@ const DSA_PARAMS = ["absent"] as const;
 /**
  * (key type, signature algorithm, digest) combinations AWS uses, per certificate kind. The
  * signatureAlgorithm field is not covered by the signature, so anything outside this list is
- * refused rather than interpreted (ecosystem notes §1c.5: a verifier that ignored it accepted
- * 282 of 2,559 single-bit corruptions). `rsaEncryption` appears because OpenSSL wrote it for
+ * refused rather than interpreted (a verifier that ignored it accepted 282 of 2,559 single-bit
+ * corruptions of a real AWS signature when we flipped every bit of it). `rsaEncryption` appears because OpenSSL wrote it for
  * the 2018 `/rsa2048` signatures; the digest then comes from the SignerInfo.
  */
 const RULES: Readonly<Record<"rsa2048" | "dsa", readonly SignatureRule[]>> = {

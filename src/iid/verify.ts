@@ -1,7 +1,8 @@
 /**
  * Instance identity verification: payload → signature → document binding → policy.
  *
- * Follows SPIRE's server flow (aws-iid-reference §b, steps 3–7) with three deliberate
+ * Follows SPIRE's server flow (pkg/server/plugin/nodeattestor/awsiid/iid.go: decode, verify the
+ * signature against the region's certificate, parse the document, policy) with three deliberate
  * differences:
  * 1. Binding. The PKCS#7 content must equal the `document` bytes, and the identity is parsed
  *    from the verified bytes only. SPIRE before 1.14.6 (2026-04-27) verified the PKCS#7 but

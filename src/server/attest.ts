@@ -150,9 +150,11 @@ async function instanceProfileRoles(
 }
 
 /**
- * Trust on first use: SPIRE core re-attests whatever the plugin accepts, so the plugin itself
- * must refuse an IID that already produced an agent (protocol spec §3.5). Only
- * `spire-server agent evict` lets the node in again.
+ * Trust on first use: SPIRE core re-attests whatever the plugin accepts (AttestAgent in SPIRE's
+ * pkg/server/api/agent/v1 only refuses a banned agent, and updates an existing attested node),
+ * so the plugin itself must refuse an IID that already produced an agent, as SPIRE's built-in
+ * aws_iid does through the AgentStore host service. Only `spire-server agent evict` lets the
+ * node in again.
  */
 async function assertFirstUse(
   agentStore: AgentStore | undefined,

@@ -59,7 +59,7 @@ export interface ConfigurablePlugin {
   close(): Promise<void>;
 }
 
-/** gRPC metadata SPIRE server forwards with Attest (see protocol spec §3.1). */
+/** gRPC metadata SPIRE server forwards with Attest (SPIRE's pkg/server/plugin/nodeattestor/v1.go). */
 export interface AttestMetadata {
   /** x-forwarded-client-ip: the agent's address as the server saw it (SPIRE >= 1.15.2). */
   forwardedClientIp: string | undefined;
@@ -109,8 +109,8 @@ export interface AgentAttestorPlugin extends ConfigurablePlugin {
 
 /**
  * How main.ts hands an implementation to the framework. Construction must be cheap: heavy
- * modules (AWS SDK, pkijs) are imported lazily inside configure/attest so the handshake line
- * is printed quickly.
+ * modules (the AWS SDK) are imported lazily inside configure/attest so the handshake line is
+ * printed quickly.
  */
 export type ServerPluginFactory = (env: PluginEnvironment) => ServerAttestorPlugin;
 export type AgentPluginFactory = (env: PluginEnvironment) => AgentAttestorPlugin;

@@ -1,7 +1,8 @@
 /**
- * SPIRE's path for plugin_data (protocol spec §2.5): SPIRE parses the whole server.conf,
- * re-prints each NodeAttestor's plugin_data with the HCL v1 printer and the plugin parses
- * that text. The oracle runs the real Go path; we check that (1) our parser reads the printed
+ * SPIRE's path for plugin_data (SPIRE's pkg/common/catalog/config.go): SPIRE parses the whole
+ * server.conf with HCL v1, re-prints each NodeAttestor's plugin_data with the HCL v1 printer
+ * (the body without braces, no trailing newline; `plugin_data = "text"` keeps its quotes) and
+ * the plugin parses that text. The oracle runs the real Go path; we check that (1) our parser reads the printed
  * text exactly as Go does and (2) check-config, which reads plugin_data in place inside the
  * file, sees the same value — or flags the one known divergence (a trailing heredoc).
  */

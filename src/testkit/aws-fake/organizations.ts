@@ -5,7 +5,8 @@
  * - pages of at most 20 accounts with an opaque NextToken (MaxResults above 20 is an
  *   InvalidInputException, as AWS answers);
  * - the account `State` field, and optionally the legacy `Status` field AWS retired on
- *   2026-09-09 (SPIRE filters on `Status` only, see aws-iid-reference.md §b2);
+ *   2026-09-09 (SPIRE's pkg/server/plugin/nodeattestor/awsiid/organization.go filters on
+ *   `Status` only);
  * - AWSOrganizationsNotInUseException for a caller outside any organization and
  *   AccessDeniedException for a member account or a caller whose policy lacks the action;
  * - AWS's token buckets per API and calling account (whatever the region: Organizations is a

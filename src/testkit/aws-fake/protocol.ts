@@ -2,7 +2,7 @@
  * The four AWS wire protocols the plugin's SDK clients speak, reduced to what a loopback fake
  * needs: how to find the action in a request and how to render an error the real SDK will
  * deserialize into the right exception name. Shapes were checked against the SDK's
- * deserializers (see docs in shared/spec/ecosystem-notes.md §1d).
+ * deserializers (@aws-sdk/client-* 3.1169, their `de_*` error parsers).
  */
 export type AwsProtocol =
   /** EC2 query: form body, XML responses, errors as <Response><Errors><Error>. */
