@@ -4,64 +4,16 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Code, type PluginError } from "../common/errors";
-import type { LogFields, Logger, LogLevel } from "../common/logger";
-import type { MetricLabel, Metrics } from "../common/metrics";
+import type { Metrics } from "../common/metrics";
 import { cancelled as streamCancelled } from "../common/signals";
 import { FakeAws, type StaticCredentials } from "../testkit/aws-fake";
 import { defaultAwsSettings } from "../testkit/config-defaults";
+import { recordingLogger, recordingMetrics, rejection } from "../testkit/recording";
 import { type AwsAccess, type AwsAccessOptions, createAwsAccess } from "./index";
 
 const ACCOUNT = "111111111111";
 const OTHER = "222222222222";
 const REGION = "us-west-2";
-
-class CapturingLogger implements Logger {
-  readonly lines: string[] = [];
-  trace(m: string, f?: LogFields): void {
-    this.add("trace", m, f);
-  }
-  debug(m: string, f?: LogFields): void {
-    this.add("debug", m, f);
-  }
-  info(m: string, f?: LogFields): void {
-    this.add("info", m, f);
-  }
-  warn(m: string, f?: LogFields): void {
-    this.add("warn", m, f);
-  }
-  error(m: string, f?: LogFields): void {
-    this.add("error", m, f);
-  }
-  with(): Logger {
-    return this;
-  }
-  isEnabled(): boolean {
-    return true;
-  }
-  private add(level: LogLevel, message: string, fields?: LogFields): void {
-    this.lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
-  }
-}
-
-class CountingMetrics implements Metrics {
-  readonly counters = new Map<string, number>();
-  incrCounter(key: readonly string[], value = 1, labels: readonly MetricLabel[] = []): void {
-    const k = [key.join("."), ...labels.map((l) => `${l.name}=${l.value}`)].join(" ");
-    this.counters.set(k, (this.counters.get(k) ?? 0) + value);
-  }
-  setGauge(): void {}
-  addSample(): void {}
-  measureSince(): void {}
-}
-
-async function rejection(p: Promise<unknown>): Promise<PluginError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as PluginError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("createAwsAccess against the fakes", () => {
   let aws: FakeAws;
@@ -259,14 +211,14 @@ describe("createAwsAccess against the fakes", () => {
 
   it("assumes the role in the node's account, once per session, and never leaks secrets", async () => {
     const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
-    const logger = new CapturingLogger();
+    const logger = recordingLogger();
     const a = access({ assumeRole: "spire-reader", logger });
     await Promise.all([1, 2, 3].map(() => a.describeInstance(OTHER, REGION, theirs.instanceId)));
     await a.describeInstance(OTHER, REGION, theirs.instanceId);
     expect(aws.server.calls.count({ service: "sts", action: "AssumeRole" })).toBe(1);
     const issued = aws.sts.issuedCredentials();
     expect(issued.map((c) => c.roleArn)).toEqual([`arn:aws:iam::${OTHER}:role/spire-reader`]);
-    const log = logger.lines.join("\n");
+    const log = JSON.stringify(logger.lines);
     expect(log).not.toContain(creds.secretAccessKey);
     for (const c of issued) {
       expect(log).not.toContain(c.secretAccessKey);
@@ -362,7 +314,13 @@ describe("createAwsAccess against the fakes", () => {
       path: "/team/a/",
       roles: ["WebRole"],
     });
-    const metrics = new CountingMetrics();
+    const metrics = recordingMetrics();
+    const counted = (key: string, labels: Record<string, string>): number =>
+      metrics.calls
+        .filter(
+          (c) => c.kind === "counter" && c.key === key && JSON.stringify(c.labels) === JSON.stringify(labels),
+        )
+        .reduce((sum, c) => sum + c.value, 0);
     const a = access({ metrics });
     const all = await Promise.all(
       Array.from({ length: 50 }, () => a.getInstanceProfileRoles(ACCOUNT, REGION, profile.arn)),
@@ -370,9 +328,9 @@ describe("createAwsAccess against the fakes", () => {
     expect(new Set(all.map((r) => r.join()))).toEqual(new Set([`arn:aws:iam::${ACCOUNT}:role/WebRole`]));
     await a.getInstanceProfileRoles(ACCOUNT, REGION, profile.arn);
     expect(aws.server.calls.count({ service: "iam", action: "GetInstanceProfile" })).toBe(1);
-    expect(metrics.counters.get("aws.cache.hit cache=instance_profile")).toBe(50);
-    expect(metrics.counters.get("aws.cache.miss cache=instance_profile")).toBe(1);
-    expect(metrics.counters.get("aws.call api=GetInstanceProfile outcome=ok")).toBe(1);
+    expect(counted("aws.cache.hit", { cache: "instance_profile" })).toBe(50);
+    expect(counted("aws.cache.miss", { cache: "instance_profile" })).toBe(1);
+    expect(counted("aws.call", { api: "GetInstanceProfile", outcome: "ok" })).toBe(1);
 
     aws.server.calls.reset();
     const uncached = access({ instanceProfileCacheTtlMs: 0 });

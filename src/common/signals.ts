@@ -57,6 +57,9 @@ export function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined)
 
 /** Resolves after `ms`, or rejects with `abortReason(signal)` when the signal fires first. */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  // No timer for no wait: a retry loop with zero backoff must not pay a timer turn per attempt.
+  if (ms <= 0) return;
   try {
     await delay(ms, undefined, signal === undefined ? undefined : { signal });
   } catch (err) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../common/errors";
+import { Code } from "../common/errors";
+import { caught } from "../testkit/recording";
 import { compileIamAgentPathTemplate, iamAgentId, iamTemplateValues } from "./agent-path";
 import type { Principal } from "./principal";
 
@@ -21,16 +22,6 @@ const user: Principal = {
   principalArn: "arn:aws:iam::111122223333:user/ci-runner",
   userId: "AIDAEXAMPLE",
 };
-
-function caught(fn: () => unknown): PluginError {
-  try {
-    fn();
-  } catch (err) {
-    if (isPluginError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a PluginError");
-}
 
 describe("aws_iam agent ID", () => {
   it("keeps the escaped default layout without a template", () => {

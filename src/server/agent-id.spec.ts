@@ -1,17 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../common/errors";
+import { Code } from "../common/errors";
 import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
+import { caught } from "../testkit/recording";
 import { agentIdFromTemplate, makeAgentId, validateSpiffePath, validateTrustDomainName } from "./agent-id";
-
-function caught(fn: () => unknown): PluginError {
-  try {
-    fn();
-  } catch (err) {
-    if (isPluginError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a PluginError");
-}
 
 const doc = { accountId: "123456789012", region: "us-west-2", instanceId: "i-0b22a22eec53b9321" };
 

@@ -1,6 +1,7 @@
 import type { Instance } from "@aws-sdk/client-ec2";
 import { describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../common/errors";
+import { Code } from "../common/errors";
+import { caught } from "../testkit/recording";
 import {
   type BlockDeviceCheckOptions,
   checkBlockDevice,
@@ -9,16 +10,6 @@ import {
   normalizeIp,
   verifyClientIp,
 } from "./instance-checks";
-
-function caught(fn: () => unknown): PluginError {
-  try {
-    fn();
-  } catch (err) {
-    if (isPluginError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a PluginError");
-}
 
 const t0 = new Date("2026-01-01T00:00:00.000Z");
 const at = (seconds: number): Date => new Date(t0.getTime() + seconds * 1000);
