@@ -25,10 +25,8 @@
  * is Unavailable with a message saying which, so agents retry.
  */
 
-import type { StaticKeys } from "../aws/credentials";
 import { failureKind } from "../aws/errors";
 import { createOrganizationsAccess, type OrganizationsAccessOptions } from "../aws/organizations";
-import type { Partition } from "../aws/partition";
 import { RequestPacer } from "../aws/request-pacer";
 import { type Clock, realClock } from "../common/clock";
 import { isPluginError, type PluginError, permissionDenied, unavailable } from "../common/errors";
