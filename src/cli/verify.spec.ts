@@ -122,6 +122,24 @@ describe("spire-aws-iid verify", () => {
     expect(r.err).toContain("usage: spire-aws-iid verify");
   });
 
+  it("refuses /dev/zero and a directory as input at once (usage error, exit 2), never hangs", async () => {
+    for (const [flag, path] of [
+      ["--document", "/dev/zero"],
+      ["--signature", "/dev/zero"],
+      ["--region-cert", "/dev/zero"],
+      ["--document", tmpdir()],
+    ] as const) {
+      const args = ["--document", vector("teleport-2021-us-west-2-rsa2048", "document.json")];
+      args.push("--signature", vector("teleport-2021-us-west-2-rsa2048", "signature.b64"));
+      const i = args.indexOf(flag);
+      if (i >= 0) args[i + 1] = path;
+      else args.push(flag, path);
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/cannot read/);
+    }
+  });
+
   it("prints help", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);

@@ -5,8 +5,8 @@
  *
  * Exit codes: 0 verified, 1 rejected (the reason is printed), 2 usage or unreadable input.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { readBoundedFile } from "../common/bounded-read";
 import { codeName, describeError, isPluginError } from "../common/errors";
 import { decodeBase64Strict, encodeBase64Lines } from "../iid/base64";
 import { CERTIFICATE_KINDS, type TrustedCertificate } from "../iid/certificate";
@@ -75,7 +75,7 @@ function detectKinds(signature: string): SignatureKind[] {
 function extraCertificates(pemPath: string, region: string): TrustedCertificate[] {
   let pem: string;
   try {
-    pem = readFileSync(pemPath, "utf8");
+    pem = readBoundedFile(pemPath, MAX_INPUT_BYTES).toString("utf8");
   } catch (err) {
     throw new UsageError(`cannot read --region-cert ${pemPath}: ${describeError(err)}`);
   }
@@ -93,9 +93,15 @@ function extraCertificates(pemPath: string, region: string): TrustedCertificate[
   return out;
 }
 
+/**
+ * Every file this command reads is an IMDS answer or a PEM: a few KiB. The cap (the payload cap
+ * of the server) keeps a mistyped path such as /dev/zero from hanging the command.
+ */
+const MAX_INPUT_BYTES = 64 * 1024;
+
 function readInput(path: string, what: string): Buffer {
   try {
-    return readFileSync(path);
+    return readBoundedFile(path, MAX_INPUT_BYTES);
   } catch (err) {
     throw new UsageError(`cannot read ${what} ${path}: ${describeError(err)}`);
   }
