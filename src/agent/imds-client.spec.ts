@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Code, PluginError } from "../common/errors";
 import { type FakeImds, startFakeImds } from "../testkit/fake-imds";
 import {
@@ -16,19 +16,15 @@ import { realIdentity } from "./testdata/vectors";
 
 let imds: FakeImds;
 
-beforeAll(async () => {
+// A fresh fake per test: a failed read cancels its sibling reads, but requests already on the
+// wire still reach the fake, and on a shared one they landed in the next test's request log
+// (seen as 2 stray data requests on Node 26).
+beforeEach(async () => {
   imds = await startFakeImds({ identity: realIdentity });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await imds.close();
-});
-
-afterEach(() => {
-  imds.faults.clear();
-  imds.setMode("v2-required");
-  imds.setIdentity(realIdentity);
-  imds.resetLog();
 });
 
 /** Short deadlines keep hung-endpoint cases quick; no assertion depends on them. */
