@@ -14,6 +14,7 @@ import { CertificateStore, parseOperatorCertificate } from "../iid/certificate-s
 import { parseSignedData } from "../iid/cms";
 import { parseInstanceIdentityDocument } from "../iid/document";
 import { Oid } from "../iid/oids";
+import { MAX_PAYLOAD_BYTES } from "../iid/payload";
 import type { SignatureKind } from "../iid/policy";
 import {
   type AttestationPayloadInput,
@@ -75,7 +76,7 @@ function detectKinds(signature: string): SignatureKind[] {
 function extraCertificates(pemPath: string, region: string): TrustedCertificate[] {
   let pem: string;
   try {
-    pem = readBoundedFile(pemPath, MAX_INPUT_BYTES).toString("utf8");
+    pem = readBoundedFile(pemPath, MAX_PAYLOAD_BYTES).toString("utf8");
   } catch (err) {
     throw new UsageError(`cannot read --region-cert ${pemPath}: ${describeError(err)}`);
   }
@@ -94,14 +95,12 @@ function extraCertificates(pemPath: string, region: string): TrustedCertificate[
 }
 
 /**
- * Every file this command reads is an IMDS answer or a PEM: a few KiB. The cap (the payload cap
- * of the server) keeps a mistyped path such as /dev/zero from hanging the command.
+ * Every file this command reads is an IMDS answer or a PEM: a few KiB. The server's payload cap
+ * bounds them, and keeps a mistyped path such as /dev/zero from hanging the command.
  */
-const MAX_INPUT_BYTES = 64 * 1024;
-
 function readInput(path: string, what: string): Buffer {
   try {
-    return readBoundedFile(path, MAX_INPUT_BYTES);
+    return readBoundedFile(path, MAX_PAYLOAD_BYTES);
   } catch (err) {
     throw new UsageError(`cannot read ${what} ${path}: ${describeError(err)}`);
   }
