@@ -5,38 +5,18 @@
  * for test/spire (test/spire/build.ts; minutes the first time, then only when test/spire/go.mod
  * changes). A fresh clone therefore needs only `npm ci && npm test`.
  *
- * It also arms the loopback guard (test/loopback-guard.cjs) for the whole run: loaded here, it
- * puts itself into NODE_OPTIONS before vitest forks its workers, so workers and every Node
- * process they spawn refuse non-loopback connects; each refusal is logged to one file, and the
- * teardown fails the run if that file is not empty.
+ * It also arms the loopback guard for the whole run (test/loopback-global-setup.ts, which runs
+ * alone for `npm run fuzz` and `npm run mutate`: their specs need nothing built).
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
 import { bundle, NODE_TARGET } from "../scripts/bundle";
+import { armLoopbackGuard } from "./loopback-global-setup";
 import { ensureSpireBinaries } from "./spire/build";
 
 const root = resolve(__dirname, "..");
 export const FIXTURE_PLUGIN = join(root, "test", "interop", "bin", "scripted-plugin");
-
-function armLoopbackGuard(): () => void {
-  const dir = mkdtempSync(join(tmpdir(), "loopback-guard-"));
-  const log = join(dir, "refusals.jsonl");
-  writeFileSync(log, "");
-  process.env.LOOPBACK_GUARD_LOG = log;
-  createRequire(__filename)("./loopback-guard.cjs");
-  return () => {
-    const refusals = readFileSync(log, "utf8").trim();
-    rmSync(dir, { recursive: true, force: true });
-    if (refusals !== "") {
-      throw new Error(
-        `the loopback guard refused traffic outside 127.0.0.0/8 during the run (test/loopback-guard.cjs):\n${refusals}`,
-      );
-    }
-  };
-}
 
 export default async function setup(): Promise<() => void> {
   const checkLoopback = armLoopbackGuard();

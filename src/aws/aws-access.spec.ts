@@ -395,6 +395,35 @@ describe("createAwsAccess against the fakes", () => {
     expect(await theirs.isEksClusterMember(OTHER, REGION, nodes[0]!.instanceId, ["prod"])).toBe(false);
   });
 
+  it("never answers for one account's EKS cluster from another account's cluster of the same name", async () => {
+    const ours = aws.world.addInstance({ account: ACCOUNT, region: REGION });
+    const theirs = aws.world.addInstance({ account: OTHER, region: REGION });
+    for (const [account, node] of [
+      [ACCOUNT, ours],
+      [OTHER, theirs],
+    ] as const) {
+      aws.world.addAutoScalingGroup({
+        account,
+        region: REGION,
+        name: "ng-same",
+        instanceIds: [node.instanceId],
+      });
+      aws.world.addEksCluster({
+        account,
+        region: REGION,
+        name: "same-name",
+        nodegroups: [{ name: "ng", autoScalingGroups: ["ng-same"] }],
+      });
+    }
+    // One access, one cache, both accounts' sets fresh in it: each account's own set decides.
+    const a = access({ assumeRole: "reader" });
+    expect(await a.isEksClusterMember(ACCOUNT, REGION, ours.instanceId, ["same-name"])).toBe(true);
+    expect(await a.isEksClusterMember(OTHER, REGION, ours.instanceId, ["same-name"])).toBe(false);
+    expect(await a.isEksClusterMember(OTHER, REGION, theirs.instanceId, ["same-name"])).toBe(true);
+    expect(await a.isEksClusterMember(ACCOUNT, REGION, theirs.instanceId, ["same-name"])).toBe(false);
+    expect(aws.server.calls.count({ service: "eks", action: "ListNodegroups" })).toBe(2);
+  });
+
   it("treats EKS answers without their lists as AWS faults (Unavailable), not as 'not in the cluster'", async () => {
     const node = aws.world.addInstance({ account: ACCOUNT, region: REGION });
     aws.world.addAutoScalingGroup({

@@ -48,7 +48,7 @@ export class EksMembership {
   ): Promise<boolean> {
     const fresh = new Set<string>();
     for (const cluster of clusters) {
-      const key = `${account}|${region}|${cluster}`;
+      const key = nodeSetKey(account, region, cluster);
       const { value, hit } = await this.cache.get(key, () => this.options.fetch(account, region, cluster));
       this.options.onCache?.(hit);
       if (!hit) fresh.add(cluster);
@@ -57,7 +57,7 @@ export class EksMembership {
     const now = this.options.now?.() ?? Date.now();
     for (const cluster of clusters) {
       if (fresh.has(cluster)) continue;
-      const key = `${account}|${region}|${cluster}`;
+      const key = nodeSetKey(account, region, cluster);
       const entry = this.cache.peek(key);
       if (entry !== undefined && now - entry.storedAt < this.minRefreshMs) continue;
       const { value } = await this.cache.refresh(key, () => this.options.fetch(account, region, cluster));
@@ -65,4 +65,9 @@ export class EksMembership {
     }
     return false;
   }
+}
+
+/** A cluster's name is only unique within its account and region (SPIRE's one global set is not). */
+function nodeSetKey(account: string, region: string, cluster: string): string {
+  return `${account}|${region}|${cluster}`;
 }

@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Code, isPluginError, type PluginError, unavailable } from "../common/errors";
 import type { LogFields, Logger } from "../common/logger";
 import type { MetricLabel, Metrics } from "../common/metrics";
+import type { Fault } from "../testkit/aws-fake/faults";
 import { FakeOrganizations } from "../testkit/aws-fake/organizations";
 import { AwsFakeServer } from "../testkit/aws-fake/server";
 import { FakeSts } from "../testkit/aws-fake/sts";
@@ -531,6 +532,45 @@ describe("OrgMembershipCache through src/aws, against the loopback Organizations
     const err = await rejection(newCache().assertMember("555555555555"));
     expect(err.code).toBe(Code.Unavailable);
     expect(err.message).toMatch(/malformed/);
+  });
+
+  // An account DescribeAccount could not answer about is neither a member nor refused: a fault
+  // never admits a foreign account, and is not remembered (once AWS answers, its answer decides).
+  // Without DescribeAccount permission the account waits for a listing instead.
+  it.each<[string, Fault]>([
+    ["throttled", { kind: "throttle" }],
+    ["a 500", { kind: "error", status: 500, code: "InternalFailure" }],
+    ["a bare 503", { kind: "status", status: 503 }],
+    ["a reset connection", { kind: "reset" }],
+    ["a hung call", { kind: "hang" }],
+    ["a body that is not JSON", { kind: "malformed" }],
+    ["an answer without the account", { kind: "body", status: 200, body: "{}" }],
+    [
+      "an answer about another account",
+      { kind: "body", status: 200, body: JSON.stringify({ Account: { Id: acct(3), State: "ACTIVE" } }) },
+    ],
+    ["AccessDenied", { kind: "error", status: 400, code: "AccessDeniedException" }],
+  ])("never counts a foreign account as a member when DescribeAccount fails: %s", async (_, fault) => {
+    server.faults.add({ service: "organizations", action: "DescribeAccount" }, fault);
+    const cache = newCache({ callTimeoutMs: 300 });
+    const verdicts = await Promise.allSettled(Array.from({ length: 3 }, () => cache.check(FOREIGN)));
+    for (const v of verdicts) {
+      expect(v.status).toBe("rejected");
+      const err = (v as PromiseRejectedResult).reason as PluginError;
+      expect(isPluginError(err) && err.code).toBe(Code.Unavailable);
+      expect(err.message).toContain(`membership of aws account ${FOREIGN} not confirmed`);
+    }
+    expect(calls("DescribeAccount")).toBeGreaterThanOrEqual(1);
+    // Still failing: asked again, still not a member.
+    await expect(cache.check(FOREIGN)).rejects.toMatchObject({ code: Code.Unavailable });
+    if (fault.kind === "error" && fault.code === "AccessDeniedException") return;
+    // Once AWS answers, the answer is AWS's: a refusal for the foreign account, a member's admission.
+    server.faults.clear();
+    await expect(cache.check(FOREIGN)).resolves.toMatchObject({
+      member: false,
+      reason: "not-in-organization",
+    });
+    await expect(cache.check(acct(1))).resolves.toMatchObject({ member: true });
   });
 
   it("reaches the fakes through AWS_ENDPOINT_URL when no endpoint option is given", async () => {
