@@ -14,7 +14,11 @@
  * token of the shared bucket like any other call and tests can run minutes of backoff on a
  * manual clock. Each call is bounded by `callTimeoutMs` and by the caller's signal.
  */
-import type { DescribeAccountCommandOutput, OrganizationsClient } from "@aws-sdk/client-organizations";
+import type {
+  DescribeAccountCommandOutput,
+  ListAccountsCommandOutput,
+  OrganizationsClient,
+} from "@aws-sdk/client-organizations";
 import { isPluginError, unavailable } from "../common/errors";
 import { type Logger, silentLogger } from "../common/logger";
 import { type Metrics, noopMetrics } from "../common/metrics";
@@ -63,6 +67,17 @@ export interface OrganizationsAccess {
   close(): Promise<void>;
 }
 
+/**
+ * ListAccounts refused the NextToken of a listing in progress: the caller must list again from
+ * the first page (the cause is the SDK's InvalidInputException).
+ */
+export class PageTokenRejected extends Error {
+  override readonly name = "PageTokenRejected";
+  constructor(override readonly cause: unknown) {
+    super("ListAccounts refused the pagination token");
+  }
+}
+
 export function createOrganizationsAccess(options: OrganizationsAccessOptions): OrganizationsAccess {
   return new OrganizationsAccessImpl(options);
 }
@@ -107,11 +122,26 @@ class OrganizationsAccessImpl implements OrganizationsAccess {
 
   async listAccountsPage(nextToken: string | undefined, signal?: AbortSignal): Promise<AccountPage> {
     const { ListAccountsCommand } = await loadOrganizations();
-    const out = await this.send("ListAccounts", signal, (client, abortSignal) =>
-      client.send(new ListAccountsCommand(nextToken === undefined ? {} : { NextToken: nextToken }), {
-        abortSignal,
-      }),
-    );
+    let out: ListAccountsCommandOutput;
+    try {
+      out = await this.send("ListAccounts", signal, (client, abortSignal) =>
+        client.send(new ListAccountsCommand(nextToken === undefined ? {} : { NextToken: nextToken }), {
+          abortSignal,
+        }),
+      );
+    } catch (err) {
+      // NextToken is the only input we send, so an InvalidInputException on a later page is
+      // about the token (reason INVALID_PAGINATION_TOKEN: it expired during a long pause, or
+      // AWS no longer knows it). Retrying it cannot succeed; the listing must start over.
+      const cause = isPluginError(err) ? err.cause : err;
+      if (nextToken !== undefined && awsErrorCode(cause) === "InvalidInputException") {
+        throw unavailable(
+          `AWS ListAccounts in account ${this.options.managementAccountId} refused the pagination token (${reasonOf(cause)}); the listing starts over`,
+          new PageTokenRejected(cause),
+        );
+      }
+      throw err;
+    }
     // AWS always sends the Accounts list (empty at worst). Without it the answer is not a
     // listing, and reading it as "no accounts" would turn an AWS fault into PermissionDenied.
     if (out.Accounts === undefined) throw this.malformed("ListAccounts", "no Accounts");
@@ -221,4 +251,12 @@ class OrganizationsAccessImpl implements OrganizationsAccess {
  */
 export function accountState(state: string | undefined, status: string | undefined): string {
   return state ?? status ?? "UNKNOWN";
+}
+
+/** "InvalidInputException: INVALID_PAGINATION_TOKEN …" from the SDK's exception. */
+function reasonOf(err: unknown): string {
+  const e = typeof err === "object" && err !== null ? (err as { Reason?: unknown; message?: unknown }) : {};
+  const reason = typeof e.Reason === "string" ? ` ${e.Reason}` : "";
+  const message = typeof e.message === "string" ? `: ${e.message.slice(0, 200)}` : "";
+  return `InvalidInputException${reason}${message}`;
 }

@@ -8,8 +8,10 @@
  * token bucket that is this replica's share of AWS's ListAccounts bucket (8 req/s, burst 12
  * per management account, shared by every replica and every other tool), each page bounded by
  * the call timeout and retried with backoff on its own (a listing has no overall deadline, so
- * 50,000 accounts finish). The next listing starts a refresh period after this one started:
- * the TTL, or twice the last listing's duration when that is longer, plus up to 20 % jitter.
+ * 50,000 accounts finish). When AWS refuses the NextToken (it aged during a long page outage),
+ * the listing starts over from the first page, with backoff from the second restart on. The
+ * next listing starts a refresh period after this one started: the TTL, or twice the last
+ * listing's duration when that is longer, plus up to 20 % jitter.
  *
  * Answers. Attestations never wait for a listing. An account is answered from the freshest
  * thing known about it: a DescribeAccount answer, the listing in progress, or the last complete
@@ -26,7 +28,11 @@
  */
 
 import { failureKind } from "../aws/errors";
-import { createOrganizationsAccess, type OrganizationsAccessOptions } from "../aws/organizations";
+import {
+  createOrganizationsAccess,
+  type OrganizationsAccessOptions,
+  PageTokenRejected,
+} from "../aws/organizations";
 import { RequestPacer } from "../aws/request-pacer";
 import { type Clock, realClock } from "../common/clock";
 import { isPluginError, type PluginError, permissionDenied, unavailable } from "../common/errors";
@@ -75,13 +81,19 @@ export type MembershipVerdict =
   | { member: false; accountId: string; reason: NonMemberReason; state?: string; message: string };
 
 /**
- * The part of AWS's Organizations buckets the replicas of one SPIRE deployment use together:
- * below 8 req/s burst 12 (ListAccounts) and 20 req/s burst 30 (DescribeAccount), leaving the
- * rest to other callers of the management account. Each replica paces at its share.
+ * The part of AWS's Organizations buckets the replicas of one SPIRE deployment use together,
+ * leaving the rest to other callers of the management account. Each replica paces at its share.
+ *
+ * ListAccounts (AWS: 8 req/s, burst 12): 7 req/s shared, and a burst of one page per replica (a
+ * listing gains nothing from a burst). N replicas listing at once make at most N + 7·W calls in
+ * any W seconds: for 5 replicas, 7.5 req/s over any 10 s and 12 in any one second, inside
+ * AWS's bucket. (A shared 7.5 req/s with a shared burst of 10 reached 8.5 req/s over 10 s when
+ * five replicas started listing together: BENCHMARKS.md, "Organization membership".)
+ * DescribeAccount (AWS: 20 req/s, burst 30): 15 req/s and a burst of 25 shared, so a cold
+ * start confirms several accounts at once.
  */
 export const SHARED_QUOTA = {
-  listPerSecond: 7.5,
-  listBurst: 10,
+  listPerSecond: 7,
   describePerSecond: 15,
   describeBurst: 25,
 } as const;
@@ -92,6 +104,12 @@ export const PERIOD_PER_LISTING = 2;
 export const PERIOD_JITTER = 0.2;
 /** Consecutive failures of one page after which the refresh counts as failing. */
 export const PAGE_ATTEMPTS_BEFORE_FAILING = 4;
+/**
+ * A listing whose NextToken AWS refused starts over from the first page: at once the first
+ * time, after the page backoff from the second restart on, and the refresh counts as failing
+ * from this many restarts (a token refused again and again must not keep the last list alive).
+ */
+export const RESTARTS_BEFORE_FAILING = 3;
 /** Backoff between attempts of a page: doubling from the first, capped, jittered to [½, 1]. */
 export const PAGE_BACKOFF = { firstMs: 1_000, maxMs: 60_000 } as const;
 /** Negative answers are kept this many TTL windows (longer than the budget window). */
@@ -107,6 +125,8 @@ const PROGRESS_LOG_MS = 30_000;
 const MAX_REMEMBERED = 50_000;
 
 const ACTIVE = "ACTIVE";
+/** failureOf's kind for a NextToken AWS refused. */
+const PAGE_TOKEN = "page-token";
 const ACCOUNT_ID = /^\d{12}$/;
 const METRIC = ["aws_iid", "org"] as const;
 
@@ -130,6 +150,8 @@ interface Listing {
   /** Consecutive failures of the current page. */
   failures: number;
   lastError: PluginError | undefined;
+  /** Times this refresh started over because AWS refused its NextToken. */
+  restarts: number;
 }
 
 type LookupKind = "cold" | "unlisted" | "refused";
@@ -189,11 +211,7 @@ export class OrgMembershipCache {
         : `account list file ${spec.path}`;
     if (this.source.paced) {
       const n = options.serverReplicas;
-      this.listPacer = new RequestPacer(
-        SHARED_QUOTA.listPerSecond / n,
-        Math.max(1, Math.floor(SHARED_QUOTA.listBurst / n)),
-        this.clock,
-      );
+      this.listPacer = new RequestPacer(SHARED_QUOTA.listPerSecond / n, 1, this.clock);
       this.describePacer = new RequestPacer(
         SHARED_QUOTA.describePerSecond / n,
         Math.max(1, Math.floor(SHARED_QUOTA.describeBurst / n)),
@@ -496,8 +514,7 @@ export class OrgMembershipCache {
 
   private async refreshLoop(): Promise<void> {
     while (!this.closed) {
-      const started = this.clock.now();
-      const list = await this.listAll(started);
+      const list = await this.listAll();
       if (list === undefined || this.closed) return;
       this.install(list);
       const duration = list.completedAt - list.startedAt;
@@ -537,11 +554,12 @@ export class OrgMembershipCache {
     this.wake?.abort();
   }
 
-  /** One complete listing: pages paced, each retried with backoff until it succeeds or the cache closes. */
-  private async listAll(startedAt: number): Promise<CompleteList | undefined> {
-    const listing: Listing = { accounts: new Map(), startedAt, pages: 0, failures: 0, lastError: undefined };
-    this.listing = listing;
-    this.lastProgressLog = startedAt;
+  /**
+   * One complete listing: pages paced, each retried with backoff until it succeeds or the cache
+   * closes, and the whole listing started over when AWS refuses its NextToken.
+   */
+  private async listAll(): Promise<CompleteList | undefined> {
+    let listing = this.startListing(0);
     let token: string | undefined;
     try {
       for (;;) {
@@ -552,7 +570,12 @@ export class OrgMembershipCache {
           page = await this.source.listPage(token, this.stop.signal);
         } catch (err) {
           if (this.closed) return undefined;
-          await this.pageFailed(listing, err);
+          if (token !== undefined && failureOf(err) === PAGE_TOKEN) {
+            listing = await this.restartListing(listing, err);
+            token = undefined;
+          } else {
+            await this.pageFailed(listing, err);
+          }
           continue;
         }
         if (listing.failures > 0) this.pageRecovered(listing);
@@ -569,10 +592,68 @@ export class OrgMembershipCache {
     }
     return {
       accounts: listing.accounts,
-      startedAt,
+      startedAt: listing.startedAt,
       completedAt: this.clock.now(),
       pages: listing.pages,
     };
+  }
+
+  private startListing(restarts: number): Listing {
+    const now = this.clock.now();
+    const listing: Listing = {
+      accounts: new Map(),
+      startedAt: now,
+      pages: 0,
+      failures: 0,
+      lastError: undefined,
+      restarts,
+    };
+    this.listing = listing;
+    this.lastProgressLog = now;
+    return listing;
+  }
+
+  /**
+   * AWS refused the NextToken (it aged past its lifetime while a page was failing): the pages
+   * read so far cannot be completed into a list, so the listing starts over from the first page
+   * with fresh knowledge. The first restart is immediate; later ones in the same refresh wait
+   * the page backoff, and from RESTARTS_BEFORE_FAILING on the refresh counts as failing.
+   */
+  private async restartListing(listing: Listing, err: unknown): Promise<Listing> {
+    const restarts = listing.restarts + 1;
+    const error = isPluginError(err) ? err : unavailable(messageOf(err), err);
+    const delay = restarts === 1 ? 0 : backoff(restarts - 1, this.random);
+    this.metrics.incrCounter([...METRIC, "list_page"], 1, [
+      { name: "result", value: "error" },
+      { name: "kind", value: PAGE_TOKEN },
+    ]);
+    this.metrics.incrCounter([...METRIC, "listing_restart"], 1);
+    this.logger.warn("Organization listing restarted from the first page: AWS refused its NextToken", {
+      source: this.source.description,
+      error: error.message,
+      pages_lost: listing.pages,
+      restarts,
+      restart_in_ms: delay,
+    });
+    if (restarts === RESTARTS_BEFORE_FAILING) {
+      this.failingSince ??= this.clock.now();
+      this.metrics.incrCounter([...METRIC, "refresh"], 1, [
+        { name: "result", value: "error" },
+        { name: "kind", value: PAGE_TOKEN },
+      ]);
+    }
+    if (delay > 0) {
+      try {
+        await this.clock.sleep(delay, this.stop.signal);
+      } catch {
+        // closed
+      }
+    }
+    const next = this.startListing(restarts);
+    // The first page that succeeds reports the recovery (pageRecovered).
+    next.failures = listing.failures + 1;
+    next.lastError = error;
+    return next;
   }
 
   private async pageFailed(listing: Listing, err: unknown): Promise<void> {
@@ -625,16 +706,19 @@ export class OrgMembershipCache {
   }
 
   private pageRecovered(listing: Listing): void {
+    const failures = listing.failures;
+    listing.failures = 0;
+    listing.lastError = undefined;
+    // A refresh that keeps losing its NextToken stays failing until a listing completes.
+    if (listing.restarts >= RESTARTS_BEFORE_FAILING) return;
     if (this.failingSince !== undefined) {
       this.logger.info("Organization listing recovered", {
         source: this.source.description,
-        after_failures: listing.failures,
+        after_failures: failures,
         failing_for_ms: this.clock.now() - this.failingSince,
       });
     }
     this.failingSince = undefined;
-    listing.failures = 0;
-    listing.lastError = undefined;
   }
 
   private install(list: CompleteList): void {
@@ -693,10 +777,11 @@ function buildSource(options: OrgMembershipOptions): AccountSource {
   );
 }
 
-/** What went wrong, for metrics and logs: errors.ts's kinds, or "file". */
+/** What went wrong, for metrics and logs: errors.ts's kinds, "file" or "page-token". */
 function failureOf(err: unknown): string {
   const cause = isPluginError(err) ? err.cause : err;
   if (cause instanceof AccountListFileError) return "file";
+  if (cause instanceof PageTokenRejected) return PAGE_TOKEN;
   if (isPluginError(cause)) return "other";
   return failureKind(cause);
 }

@@ -170,7 +170,7 @@ export const serverFields = {
         default: 5,
         min: 1,
         max: 1000,
-        doc: "How many SPIRE servers (replicas) call Organizations with this management account. Each paces ListAccounts to 7.5/org_server_replicas req/s and DescribeAccount to 15/org_server_replicas req/s, so together they stay inside AWS's per-account buckets (8 and 20 req/s).",
+        doc: "How many SPIRE servers (replicas) call Organizations with this management account. Each paces ListAccounts to 7/org_server_replicas req/s and DescribeAccount to 15/org_server_replicas req/s, so together they stay inside AWS's per-account buckets (8 and 20 req/s).",
       },
     },
   },

@@ -7,6 +7,7 @@ export interface CallRecord {
   status: number;
   /** "ok", "throttled", "error", or the fault kind that was injected. */
   outcome: string;
+  /** When the fake answered, on the server's clock (AwsFakeServerOptions.now). */
   at: number;
 }
 

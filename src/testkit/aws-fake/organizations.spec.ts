@@ -71,6 +71,31 @@ describe("FakeOrganizations with the real SDK", () => {
     });
   });
 
+  it("refuses a NextToken older than pageTokenMaxAgeMs with InvalidInputException, reason INVALID_PAGINATION_TOKEN", async () => {
+    let now = 0;
+    const aging = new FakeOrganizations({
+      managementAccountId: MGMT,
+      accountOf: () => MGMT,
+      pageTokenMaxAgeMs: 60_000,
+      now: () => now,
+    });
+    aging.addAccountRange(100_000_000_000, 59);
+    server.register(aging);
+    const c = client(mgmtKeys);
+    const first = await c.send(new ListAccountsCommand({}));
+    now = 60_000;
+    const second = await c.send(new ListAccountsCommand({ NextToken: first.NextToken! }));
+    expect(second.Accounts![0]!.Id).toBe("100000000019");
+    now = 120_001;
+    await expect(c.send(new ListAccountsCommand({ NextToken: second.NextToken! }))).rejects.toMatchObject({
+      name: "InvalidInputException",
+      Reason: "INVALID_PAGINATION_TOKEN",
+    });
+    await expect(c.send(new ListAccountsCommand({ NextToken: "not-a-token" }))).rejects.toMatchObject({
+      name: "InvalidInputException",
+    });
+  });
+
   it("returns State, and the legacy Status only when asked to", async () => {
     org.addAccount("100000000000", "SUSPENDED");
     let out = await client(mgmtKeys).send(new DescribeAccountCommand({ AccountId: "100000000000" }));

@@ -3,7 +3,9 @@
  * account sees them. Enough of the real service for the organization membership cache:
  *
  * - pages of at most 20 accounts with an opaque NextToken (MaxResults above 20 is an
- *   InvalidInputException, as AWS answers);
+ *   InvalidInputException, as AWS answers); optionally, tokens that expire some time after they
+ *   were issued, answered with InvalidInputException, reason INVALID_PAGINATION_TOKEN (AWS
+ *   does not document how long an Organizations token lives, only that a bad one gets this);
  * - the account `State` field, and optionally the legacy `Status` field AWS retired on
  *   2026-09-09 (SPIRE's pkg/server/plugin/nodeattestor/awsiid/organization.go filters on
  *   `Status` only);
@@ -47,6 +49,10 @@ export interface FakeOrganizationsOptions {
   rateLimited?: boolean;
   fields?: AccountFieldMode;
   organizationId?: string;
+  /** A NextToken older than this is refused (default: tokens never expire). */
+  pageTokenMaxAgeMs?: number;
+  /** Clock of the token ages, in ms (tests pass their manual clock). Default: the wall clock. */
+  now?: () => number;
 }
 
 /** AWS Organizations quotas, "Throttling limits", per calling account. */
@@ -64,11 +70,13 @@ export class FakeOrganizations implements ServiceFake {
   /** Accounts (of the organization or not) whose callers lack permission for these actions. */
   readonly deniedActions = new Map<string, Set<string>>();
   fields: AccountFieldMode;
+  pageTokenMaxAgeMs: number;
   readonly managementAccountId: string;
   readonly organizationId: string;
   private readonly accounts: FakeAccount[] = [];
   private readonly index = new Map<string, number>();
   private readonly accountOf: (accessKeyId: string) => string | undefined;
+  private readonly now: () => number;
 
   constructor(options: FakeOrganizationsOptions) {
     this.managementAccountId = options.managementAccountId;
@@ -76,6 +84,8 @@ export class FakeOrganizations implements ServiceFake {
     this.accountOf = options.accountOf;
     this.rateLimits = options.rateLimited === false ? [] : ORGANIZATIONS_RATE_LIMITS;
     this.fields = options.fields ?? "state";
+    this.pageTokenMaxAgeMs = options.pageTokenMaxAgeMs ?? Number.POSITIVE_INFINITY;
+    this.now = options.now ?? Date.now;
     this.addAccount(options.managementAccountId);
   }
 
@@ -161,16 +171,25 @@ export class FakeOrganizations implements ServiceFake {
     }
     let start = 0;
     if (input.NextToken !== undefined) {
-      start = decodeToken(input.NextToken);
-      if (start < 0 || start > this.accounts.length) {
-        throw new FakeAwsError(400, "InvalidInputException", "The provided pagination token is invalid.");
+      const token = decodeToken(input.NextToken);
+      if (
+        token === undefined ||
+        token.offset > this.accounts.length ||
+        this.now() - token.issuedAt > this.pageTokenMaxAgeMs
+      ) {
+        throw new FakeAwsError(400, "InvalidInputException", "The provided pagination token is invalid.", {
+          Reason: "INVALID_PAGINATION_TOKEN",
+        });
       }
+      start = token.offset;
     }
     const end = Math.min(start + max, this.accounts.length);
     const page: Record<string, unknown>[] = [];
     for (let i = start; i < end; i++) page.push(this.render(this.accounts[i]!));
     return jsonResponse(
-      end < this.accounts.length ? { Accounts: page, NextToken: encodeToken(end) } : { Accounts: page },
+      end < this.accounts.length
+        ? { Accounts: page, NextToken: encodeToken(end, this.now()) }
+        : { Accounts: page },
     );
   }
 
@@ -222,14 +241,14 @@ function accessDenied(): FakeAwsError {
   );
 }
 
-function encodeToken(offset: number): string {
-  return Buffer.from(`offset:${offset}`).toString("base64");
+function encodeToken(offset: number, issuedAt: number): string {
+  return Buffer.from(`offset:${offset}:issued:${Math.floor(issuedAt)}`).toString("base64");
 }
 
-function decodeToken(token: unknown): number {
-  if (typeof token !== "string") return -1;
-  const match = /^offset:(\d+)$/.exec(Buffer.from(token, "base64").toString("utf8"));
-  return match === null ? -1 : Number(match[1]);
+function decodeToken(token: unknown): { offset: number; issuedAt: number } | undefined {
+  if (typeof token !== "string") return undefined;
+  const match = /^offset:(\d+):issued:(\d+)$/.exec(Buffer.from(token, "base64").toString("utf8"));
+  return match === null ? undefined : { offset: Number(match[1]), issuedAt: Number(match[2]) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

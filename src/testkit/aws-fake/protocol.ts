@@ -37,6 +37,8 @@ export function renderError(
   status: number,
   code: string,
   message: string,
+  /** Members of the error shape beside the message (JSON protocols only), e.g. Organizations' Reason. */
+  fields: Record<string, string> = {},
 ): RenderedResponse {
   const requestId = nextRequestId();
   switch (protocol) {
@@ -56,7 +58,7 @@ export function renderError(
       return {
         status,
         headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": requestId },
-        body: JSON.stringify({ __type: code, message }),
+        body: JSON.stringify({ __type: code, message, ...fields }),
       };
     case "rest-json":
       return {
@@ -66,7 +68,7 @@ export function renderError(
           "x-amzn-errortype": code,
           "x-amzn-requestid": requestId,
         },
-        body: JSON.stringify({ message }),
+        body: JSON.stringify({ message, ...fields }),
       };
   }
 }
@@ -103,6 +105,7 @@ export class FakeAwsError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly fields: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -76,7 +76,10 @@ export interface AwsFakeServerOptions {
   accountOf?: (accessKeyId: string) => string | undefined;
   /** Cap on request bodies; larger requests get 413. */
   maxBodyBytes?: number;
-  /** Clock of the token buckets in ms (benchmarks run AWS's rates on a faster clock). */
+  /**
+   * Clock of the token buckets and of the call log's `at`, in ms (benchmarks run AWS's rates on
+   * a faster clock, and measure rates on it). Default: the wall clock.
+   */
   now?: () => number;
 }
 
@@ -168,7 +171,15 @@ export class AwsFakeServer {
       fake.actionOf?.(req.method ?? "GET", url.pathname) ??
       (fake.protocol === "json" ? (target?.split(".")[1] ?? "") : (form.get("Action") ?? ""));
     const record = (status: number, outcome: string): void =>
-      this.calls.add({ service, action, region, accessKeyId, status, outcome, at: Date.now() });
+      this.calls.add({
+        service,
+        action,
+        region,
+        accessKeyId,
+        status,
+        outcome,
+        at: (this.options.now ?? Date.now)(),
+      });
     const fakeRequest: FakeRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
@@ -199,7 +210,7 @@ export class AwsFakeServer {
     } catch (err) {
       response =
         err instanceof FakeAwsError
-          ? renderError(fake.protocol, err.status, err.code, err.message)
+          ? renderError(fake.protocol, err.status, err.code, err.message, err.fields)
           : renderError(
               fake.protocol,
               500,
