@@ -43,6 +43,13 @@ export class ManualClock implements Clock {
     });
   }
 
+  /** When the earliest sleeper is due, or undefined when nobody sleeps. */
+  nextDue(): number | undefined {
+    let due: number | undefined;
+    for (const s of this.sleepers) if (due === undefined || s.at < due) due = s.at;
+    return due;
+  }
+
   /** Sleepers waiting now. */
   get waiting(): number {
     return this.sleepers.length;
