@@ -27,6 +27,7 @@ export default {
     // The server pipeline's decisions: TOFU, instance state, block device, client IP, policy,
     // selectors and agent IDs.
     "src/server/attest.ts",
+    "src/aws/instance-state.ts",
     "src/server/instance-checks.ts",
     "src/server/selectors.ts",
     "src/server/agent-id.ts",

@@ -51,6 +51,7 @@ import {
 import { type BatchTarget, DescribeInstancesBatcher } from "./describe-instances-batcher";
 import { EksMembership } from "./eks-membership";
 import { awsErrorCode, classifyAwsError, failureKind } from "./errors";
+import { checkInstanceState } from "./instance-state";
 import {
   instanceProfileNameFromArn,
   isAccountId,
@@ -78,9 +79,6 @@ export {
 
 /** The SDK's EC2 Instance shape (tags, security groups, ENIs, block devices, profile…). */
 export type Ec2Instance = Instance;
-
-/** SPIRE filters DescribeInstances on these; we check them ourselves to say why. */
-export const ACCEPTED_INSTANCE_STATES: readonly string[] = ["pending", "running"];
 
 export interface AwsAccessOptions {
   /** `access_key_id` / `secret_access_key`; both or neither (else the SDK default chain). */
@@ -315,7 +313,7 @@ class AwsAccessImpl implements AwsAccess {
           this.batcher.lookup(target, instanceId, deadline.signal),
           deadline.signal,
         );
-        if (instance !== undefined) return checkState(instance, account, region);
+        if (instance !== undefined) return checkInstanceState(instance, account, region);
         const delay = this.settings.notFoundDelayMs * 2 ** attempt;
         // A just-launched instance can be briefly unknown to DescribeInstances (eventual
         // consistency); look again a few times, but never past the deadline, and never when
@@ -742,19 +740,4 @@ function checkLocation(account: string, region: string): void {
   if (!isAccountId(account))
     throw invalidArgument(`malformed account ID ${JSON.stringify(account.slice(0, 40))}`);
   if (!isRegionName(region)) throw invalidArgument(`malformed region ${JSON.stringify(region.slice(0, 40))}`);
-}
-
-function checkState(instance: Instance, account: string, region: string): Instance {
-  const state = instance.State?.Name;
-  if (state === undefined) {
-    throw unavailable(
-      `malformed response from AWS DescribeInstances in account ${account} region ${region}: instance ${instance.InstanceId} has no state`,
-    );
-  }
-  if (!ACCEPTED_INSTANCE_STATES.includes(state)) {
-    throw permissionDenied(
-      `instance ${instance.InstanceId} is ${state} in account ${account} region ${region}; only pending or running instances can attest`,
-    );
-  }
-  return instance;
 }

@@ -5,8 +5,6 @@ import { caught } from "../testkit/recording";
 import {
   type BlockDeviceCheckOptions,
   checkBlockDevice,
-  checkInstanceState,
-  findInstance,
   normalizeIp,
   verifyClientIp,
 } from "./instance-checks";
@@ -115,31 +113,6 @@ describe("checkBlockDevice (SPIRE's anti-tampering check, iid_test.go cases)", (
   });
 });
 
-describe("instance state", () => {
-  it.each(["pending", "running"] as const)("accepts %s", (state) => {
-    expect(() => checkInstanceState({ State: { Name: state } }, "i-1")).not.toThrow();
-  });
-  it.each(["stopped", "stopping", "terminated", "shutting-down"] as const)(
-    "rejects %s as PermissionDenied",
-    (state) => {
-      const err = caught(() => checkInstanceState({ State: { Name: state } }, "i-1"));
-      expect(err.code).toBe(Code.PermissionDenied);
-      expect(err.message).toBe(`instance i-1 is ${state}: only pending or running instances can attest`);
-    },
-  );
-  it("rejects an instance without a state", () => {
-    expect(caught(() => checkInstanceState({}, "i-1")).code).toBe(Code.PermissionDenied);
-  });
-  it("picks the instance by ID and rejects an empty result with SPIRE's words", () => {
-    const a = { InstanceId: "i-a" };
-    const b = { InstanceId: "i-b" };
-    expect(findInstance([{ Instances: [a] }, { Instances: [b] }], "i-b")).toBe(b);
-    const err = caught(() => findInstance([], "i-a"));
-    expect(err.code).toBe(Code.PermissionDenied);
-    expect(err.message).toContain("failed to query AWS via describe-instances: returned no instances");
-  });
-});
-
 describe("verify_client_ip", () => {
   const instance: Instance = {
     PrivateIpAddress: "10.0.0.5",
@@ -184,6 +157,38 @@ describe("verify_client_ip", () => {
     const err = caught(() => verifyClientIp(instance, "i-1", ip));
     expect(err.code).toBe(Code.PermissionDenied);
     expect(err.message).toContain(message);
+  });
+
+  it("accepts the instance's own IPv6 address and addresses in a delegated IPv6 prefix, and nothing else", () => {
+    const v6: Instance = {
+      Ipv6Address: "2600:1f14:abc:de00::99",
+      NetworkInterfaces: [{ Ipv6Prefixes: [{ Ipv6Prefix: "2600:1f14:abc:de01::/80" }] }],
+    };
+    for (const ip of [
+      "2600:1f14:abc:de00::99",
+      "2600:1f14:abc:de01::5",
+      "2600:1f14:abc:de01:0:ffff:ffff:ffff",
+    ]) {
+      expect(() => verifyClientIp(v6, "i-1", ip)).not.toThrow();
+    }
+    for (const ip of ["2600:1f14:abc:de00::98", "2600:1f14:abc:de01:1::5", "10.0.0.5"]) {
+      expect(caught(() => verifyClientIp(v6, "i-1", ip)).code).toBe(Code.PermissionDenied);
+    }
+  });
+
+  it("ignores a delegated prefix without a valid length instead of widening it to everything or throwing", () => {
+    for (const prefix of [
+      "10.9.0.0",
+      "10.9.0.0/",
+      "10.9.0.0/x",
+      "10.9.0.0/1234",
+      "10.9.0.0/33",
+      "::ffff:10.9.0.0/129",
+    ]) {
+      const instance: Instance = { NetworkInterfaces: [{ Ipv4Prefixes: [{ Ipv4Prefix: prefix }] }] };
+      expect(caught(() => verifyClientIp(instance, "i-1", "10.9.0.1")).code).toBe(Code.PermissionDenied);
+      expect(caught(() => verifyClientIp(instance, "i-1", "192.0.2.1")).code).toBe(Code.PermissionDenied);
+    }
   });
 
   it.each([

@@ -3,10 +3,8 @@
  *
  * SPIRE parity and differences (all rejections are PermissionDenied here; SPIRE uses Internal,
  * which makes a rejected agent retry for nothing):
- * - state: SPIRE filters DescribeInstances on pending/running but only insists on a result
- *   when the block-device check is on or the template uses .Tags, so with
- *   `skip_block_device = true` a stopped or terminated instance's document still attests.
- *   We always require the instance, pending or running.
+ * - state: checked where the instance is described (src/aws/instance-state.ts), so no check
+ *   here ever sees a stopped or terminated instance.
  * - block device ("anti-tampering"): SPIRE's checkBlockDevice, same scope
  *   (unless `skip_block_device` or the account is in `account_ids_for_local_validation`),
  *   same order-independent search for the ENI with device index 0 (SPIRE #5299/#5300), same
@@ -28,44 +26,6 @@ import { goQuote } from "../common/go-strings";
 export const MAX_SECONDS_BETWEEN_DEVICE_ATTACHMENTS = 60;
 
 export const CLIENT_IP_METADATA_KEY = "x-forwarded-client-ip";
-
-const ALLOWED_STATES = new Set(["pending", "running"]);
-
-export interface DescribedReservation {
-  readonly Instances?: readonly Instance[];
-}
-
-/**
- * The instance for the document's instance ID from a DescribeInstances result (SPIRE takes the
- * first instance of the first reservation; we pick by ID and fall back to that).
- */
-export function findInstance(
-  reservations: readonly DescribedReservation[] | undefined,
-  instanceId: string,
-): Instance {
-  const all = (reservations ?? []).flatMap((r) => r.Instances ?? []);
-  const instance = all.find((i) => i.InstanceId === instanceId) ?? all[0];
-  if (instance === undefined) {
-    throw permissionDenied(
-      `failed to query AWS via describe-instances: returned no instances: instance ${instanceId} was not found ` +
-        "in the pending or running state (stopped, terminated, or in another account or region)",
-    );
-  }
-  return instance;
-}
-
-/** The instance must be pending or running, whatever the other options say. */
-export function checkInstanceState(instance: Instance, instanceId: string): void {
-  const state = instance.State?.Name;
-  if (state === undefined) {
-    throw permissionDenied(`instance ${instanceId} has no state in the DescribeInstances response`);
-  }
-  if (!ALLOWED_STATES.has(state)) {
-    throw permissionDenied(
-      `instance ${instanceId} is ${state}: only pending or running instances can attest`,
-    );
-  }
-}
 
 export interface BlockDeviceCheckOptions {
   readonly skipBlockDevice: boolean;
@@ -193,8 +153,10 @@ export function verifyClientIp(
   for (const p of prefixes) {
     const [net = "", bits = ""] = p.split("/");
     const n = normalizeIp(net);
-    if (n !== null && /^\d{1,3}$/.test(bits))
-      list.addSubnet(n, Number(bits), isIP(n) === 4 ? "ipv4" : "ipv6");
+    if (n === null || !/^\d{1,3}$/.test(bits)) continue;
+    const v4 = isIP(n) === 4;
+    // A length past the family's width is not a prefix (BlockList would throw on it): skipped.
+    if (Number(bits) <= (v4 ? 32 : 128)) list.addSubnet(n, Number(bits), v4 ? "ipv4" : "ipv6");
   }
   if (!list.check(ip, family)) {
     throw permissionDenied(
