@@ -229,6 +229,27 @@ describe("OrgMembershipCache rules, on a manual clock", () => {
     expect(metrics.count("aws_iid.org.list_page,result=ok")).toBe(2_500);
   });
 
+  it("keeps five replicas listing together within N + 7·W ListAccounts calls in any W seconds", async () => {
+    const orgs = Array.from({ length: 5 }, () => new MemoryOrganization(clock, 2_000));
+    const replicas = orgs.map((org) => start(org));
+    await clock.runUntil(() => replicas.every((c) => c.stats().listedAt !== undefined), 3_600_000, 1_000);
+    const times = orgs.flatMap((o) => o.listCalls.map((c) => c.at)).sort((a, b) => a - b);
+    expect(times).toHaveLength(5 * 100);
+    /** Most calls within a window of `ms` closed at both ends. */
+    const most = (ms: number): number => {
+      let max = 0;
+      for (let i = 0, j = 0; i < times.length; i++) {
+        while (times[i]! - times[j]! > ms) j++;
+        max = Math.max(max, i - j + 1);
+      }
+      return max;
+    };
+    // 7.5 req/s over 10 s, 12 in a second: under AWS's 8 req/s, burst 12.
+    expect(most(10_000)).toBeLessThanOrEqual(5 + SHARED_QUOTA.listPerSecond * 10);
+    expect(most(1_000)).toBeLessThanOrEqual(5 + SHARED_QUOTA.listPerSecond);
+    expect(SHARED_QUOTA.listPerSecond + 5 / 10).toBeLessThan(8);
+  });
+
   it("retries a failing page with backoff and carries on from it, without starting the listing over", async () => {
     const org = new MemoryOrganization(clock, 100);
     const cache = start(org); // burst 1: one page now, the next after a token
