@@ -12,20 +12,38 @@
  * - the Helm values' plugin_data and the systemd drop-in.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkPluginData, runCheckConfig } from "../src/cli/check-config";
 import { type GoValue, parseToGoValue } from "../src/hcl/generic";
 import { printHcl } from "../src/hcl/printer";
-import { decodeIamAgentConfig, decodeIamServerConfig } from "../src/iam/config";
+import { EMBEDDED_CERTIFICATES } from "../src/iid/certs/generated";
 import { readAccountListFile } from "../src/org/account-list-file";
 import { parseServerConfig } from "../src/server/config";
-import { compileAgentPathTemplate } from "../src/template";
 
 const root = resolve(__dirname, "..");
 const examples = join(root, "examples");
 const read = (...p: string[]): string => readFileSync(join(examples, ...p), "utf8");
+const SERVER = { side: "server", method: "aws_iid" } as const;
+
+/**
+ * The example's /etc/spire paths pointed at files of this machine: the account list of
+ * examples/plugin_data and a real AWS rsa2048 certificate written out as PEM.
+ */
+const scratch = mkdtempSync(join(tmpdir(), "examples-"));
+const pem = join(scratch, "cert.pem");
+const rsa2048 = EMBEDDED_CERTIFICATES.find((c) => c.kind === "rsa2048")!;
+writeFileSync(
+  pem,
+  `-----BEGIN CERTIFICATE-----\n${rsa2048.der.replace(/.{64}/g, "$&\n")}\n-----END CERTIFICATE-----\n`,
+);
+function localFiles(text: string): string {
+  return text
+    .replace("/etc/spire/org-accounts.json", join(examples, "plugin_data", "org-accounts.json"))
+    .replace(/\/etc\/spire\/aws-certs\/[^"]+\.pem/, pem);
+}
 
 async function checkConfig(side: "server" | "agent", file: string): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
@@ -70,7 +88,7 @@ describe("examples: whole SPIRE configuration files", () => {
     ["agent", "agent.conf.json"],
   ] as const)("check-config %s examples/%s is valid", async (side, file) => {
     const { code, out } = await checkConfig(side, file);
-    expect(out).toContain(`valid ${side} configuration of NodeAttestor "aws_iid"`);
+    expect(out).toContain(`valid aws_iid ${side} configuration of NodeAttestor "aws_iid"`);
     expect(code).toBe(0);
   });
 
@@ -82,14 +100,16 @@ describe("examples: whole SPIRE configuration files", () => {
         cwd: root,
       });
     const ok = run("examples/server.conf");
-    expect(ok.stdout).toBe('examples/server.conf: valid server configuration of NodeAttestor "aws_iid"\n');
+    expect(ok.stdout).toBe(
+      'examples/server.conf: valid aws_iid server configuration of NodeAttestor "aws_iid"\n',
+    );
     expect(ok.status).toBe(0);
     const bad = run("examples/plugin_data/agent-imds.hcl");
     expect(bad.stdout.split("\n")).toEqual([
       'examples/plugin_data/agent-imds.hcl:3:1: unknown key "ec2_metadata_endpoint"',
       'examples/plugin_data/agent-imds.hcl:4:1: unknown key "imds_timeout"',
       'examples/plugin_data/agent-imds.hcl:5:1: unknown key "disable_imdsv1_fallback"',
-      "examples/plugin_data/agent-imds.hcl: invalid server configuration: 3 problems",
+      "examples/plugin_data/agent-imds.hcl: invalid aws_iid server configuration: 3 problems",
       "",
     ]);
     expect(bad.status).toBe(1);
@@ -116,7 +136,7 @@ describe("examples: whole SPIRE configuration files", () => {
   it("the whole-file checker really rejects a broken example (the test can fail)", async () => {
     const broken = read("server.conf").replace("assume_role =", "asume_role =");
     expect(
-      checkPluginData("server", pluginDataOf(broken, "aws_iid"), { env: {} }).map((p) => p.message),
+      (await checkPluginData(SERVER, pluginDataOf(broken, "aws_iid"), { env: {} })).map((p) => p.message),
     ).toEqual(['unknown key "asume_role", did you mean assume_role?']);
   });
 });
@@ -143,13 +163,20 @@ describe("examples/plugin_data", () => {
     );
   });
 
-  it.each(files)("%s is valid plugin_data", (file) => {
+  it.each(files)("%s is valid plugin_data", async (file) => {
     const side = file.startsWith("agent-") ? "agent" : "server";
-    const text = read("plugin_data", file);
-    expect(checkPluginData(side, text, { env: {} }).map((p) => p.message)).toEqual([]);
-    if (side === "server") {
-      const template = parseServerConfig(text, { env: {} }).config?.agentPathTemplate;
-      if (template !== undefined) expect(() => compileAgentPathTemplate(template)).not.toThrow();
+    const text = localFiles(read("plugin_data", file));
+    expect(
+      (await checkPluginData({ side, method: "aws_iid" }, text, { env: {} })).map((p) => p.message),
+    ).toEqual([]);
+  });
+
+  it("the files an example names are read: absent here, they are what check-config reports", async () => {
+    for (const file of ["aws-certificate.hcl", "organization-file.hcl"]) {
+      const problems = await checkPluginData(SERVER, read("plugin_data", file), { env: {} });
+      expect(problems.map((p) => p.message)).toEqual([
+        expect.stringMatching(/\/etc\/spire\/.*no such file or directory/),
+      ]);
     }
   });
 
@@ -160,17 +187,14 @@ describe("examples/plugin_data", () => {
 });
 
 describe("examples/aws-iam", () => {
-  it.each(["server.conf", "server-organization.conf"])(
-    "%s decodes with the aws_iam server schema",
-    (file) => {
-      expect(() => decodeIamServerConfig(pluginDataOf(read("aws-iam", file), "aws_iam"))).not.toThrow();
-    },
-  );
-
-  it("agent.conf decodes with the aws_iam agent schema", () => {
-    expect(() =>
-      decodeIamAgentConfig(pluginDataOf(read("aws-iam", "agent.conf"), "aws_iam"), {}),
-    ).not.toThrow();
+  it.each([
+    ["server", "server.conf"],
+    ["server", "server-organization.conf"],
+    ["agent", "agent.conf"],
+  ] as const)("check-config %s examples/aws-iam/%s is valid aws_iam", async (side, file) => {
+    const { code, out } = await checkConfig(side, join("aws-iam", file));
+    expect(out).toContain(`valid aws_iam ${side} configuration of NodeAttestor "aws_iam"`);
+    expect(code).toBe(0);
   });
 });
 
@@ -243,7 +267,7 @@ describe("examples: IAM policies", () => {
 });
 
 describe("examples: deployment snippets", () => {
-  it("helm/values.yaml: the chart's customPlugins route for server and agent, no plugin_args, a valid plugin_data", () => {
+  it("helm/values.yaml: the chart's customPlugins route for server and agent, no plugin_args, a valid plugin_data", async () => {
     const text = read("helm", "values.yaml");
     expect(text).not.toMatch(/^\s*plugin_args:/m);
     expect(text).not.toMatch(/unsupportedBuiltInPlugins/);
@@ -269,7 +293,7 @@ describe("examples: deployment snippets", () => {
       if (text[end] === "}" && --depth === 0) break;
     }
     const json = text.slice(start + "plugin_data: ".length, end + 1);
-    expect(checkPluginData("server", json, { env: {} }).map((p) => p.message)).toEqual([]);
+    expect((await checkPluginData(SERVER, json, { env: {} })).map((p) => p.message)).toEqual([]);
   });
 
   it("no example pins a checksum: every plugin_checksum is a placeholder, never a build's 64 hex digits", () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configNotes, runCheckConfig } from "./check-config";
+import { runCheckConfig } from "./check-config";
 
 const dir = mkdtempSync(join(tmpdir(), "check-config-"));
 function file(name: string, text: string): string {
@@ -28,7 +28,7 @@ describe("check-config", () => {
   it("accepts a valid plugin_data body", async () => {
     const r = await run("server", file("ok.hcl", 'assume_role = "r"\n'));
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/valid server configuration/);
+    expect(r.out).toMatch(/valid aws_iid server configuration/);
   });
 
   it("prints every problem with its position in the whole server.conf", async () => {
@@ -100,17 +100,6 @@ describe("check-config", () => {
     expect((await run("both", "x")).code).toBe(2);
     expect((await run("server", join(dir, "missing.hcl"))).code).toBe(2);
   });
-
-  it("gives Validate the same problems as notes", () => {
-    expect(configNotes("server", "")).toEqual([]);
-    expect(configNotes("agent", "imds_retries = true\nfoo = 1")).toEqual([
-      "At 1:16: imds_retries: expected an integer, got a bool",
-      'At 2:1: unknown key "foo"',
-    ]);
-    expect(configNotes("server", "a = [")).toEqual([
-      expect.stringMatching(/^At 1:\d+: unexpected token while parsing list: EOF/),
-    ]);
-  });
 });
 
 describe("check-config: how SPIRE launches the plugin", () => {
@@ -127,7 +116,7 @@ describe("check-config: how SPIRE launches the plugin", () => {
       "server",
       conf("server", `    plugin_cmd = "${binary}"\n    plugin_checksum = "${sha}"`),
     );
-    expect(r.out).toMatch(/valid server configuration/);
+    expect(r.out).toMatch(/valid aws_iid server configuration/);
     expect(r.code).toBe(0);
   });
 
@@ -212,9 +201,79 @@ describe("check-config --expand-env", () => {
     };
     const env = { ROLE: "spire-server-delegate", ACCOUNT: "123456789012" };
     expect(await runCheckConfig(["server", "--expand-env", conf], io, { env })).toBe(0);
-    expect(out).toMatch(/valid server configuration/);
+    expect(out).toMatch(/valid aws_iid server configuration/);
     out = "";
     // Without the flag the account list holds the literal "$ACCOUNT", which is no account ID.
     expect(await runCheckConfig(["server", conf], io, { env })).toBe(1);
+  });
+});
+
+describe("check-config runs Configure's own checks", () => {
+  it.each([
+    [
+      'agent_path_template = "/{{ .Nope"',
+      /^At 1:23: failed to parse agent svid template: "\/\{\{ \.Nope": template: /,
+    ],
+    [
+      'agent_path_template = "/{{ uuidv4 }}"',
+      /^At 1:23: .*function "uuidv4" is not available in agent_path_template/,
+    ],
+    ['agent_path_template = "/{{ env \\"HOME\\" }}"', /^At 1:23: .*"env"/],
+    [
+      'verify_organization {\n  account_list_file = "/nonexistent.json"\n}',
+      /^At 2:23: invalid "account_list_file" in the block: "verify_organization": unable to read account list file: open \/nonexistent.json: no such file or directory$/,
+    ],
+    [
+      'aws_certificate {\n  region = "us-east-1"\n  kind = "rsa2048"\n  pem_path = "/nonexistent.pem"\n}',
+      /^At 4:14: aws_certificate\[0\] \(region "us-east-1", kind "rsa2048"\): pem_path "\/nonexistent.pem": cannot read: open \/nonexistent.pem: no such file or directory$/,
+    ],
+  ])("%s: the problem Configure reports, at its position", async (text, expected) => {
+    const path = file("configure-check.hcl", `${text}\n`);
+    const r = await run("server", path);
+    expect(r.code).toBe(1);
+    const [line] = r.out.split("\n");
+    expect(line!.slice(path.length + 1).replace(/^(\d+):(\d+): /, "At $1:$2: ")).toMatch(expected);
+  });
+
+  it("reads aws_iam plugin_data with aws_iam's checks (server-iam, agent-iam)", async () => {
+    const server = file("iam-server.hcl", 'allowed_role_arns = ["arn:aws:iam::*:role/x"]\n');
+    const r = await run("server-iam", server);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${server}:1:21: allowed_role_arns: "arn:aws:iam::*:role/x" does not fix the account`,
+    );
+    const ok = await run("server-iam", file("iam-ok.hcl", 'allowed_account_ids = ["123456789012"]\n'));
+    expect(ok.out).toMatch(/valid aws_iam server configuration/);
+    const agent = await run("agent-iam", file("iam-agent.hcl", 'region = "mars-east-1"\n'));
+    expect(agent.out).toContain('1:10: region "mars-east-1" is not a known AWS region with an STS endpoint');
+  });
+
+  it("chooses the method of a whole file as the plugin does at load: plugin_args, else plugin_cmd's file name", async () => {
+    const conf = (cmd: string, args: string): string =>
+      file(
+        "method.conf",
+        `plugins {\n  NodeAttestor "aws_iam" {\n    plugin_cmd = "${cmd}"\n${args}    plugin_data {\n      allowed_account_ids = ["123456789012"]\n    }\n  }\n}\n`,
+      );
+    expect((await run("server", conf("/opt/spire-aws-iam", ""))).out).toMatch(/valid aws_iam server/);
+    expect(
+      (await run("server", conf("/opt/spire-aws-iid", '    plugin_args = ["server-iam"]\n'))).out,
+    ).toMatch(/valid aws_iam server/);
+    // Asked for aws_iam, but SPIRE would load aws_iid: said before aws_iid's own checks.
+    const iid = await run("server-iam", conf("/opt/spire-aws-iid", ""));
+    expect(iid.code).toBe(1);
+    expect(iid.out).toContain('NodeAttestor "aws_iam" loads aws_iid, not aws_iam');
+  });
+
+  it("says when the file is the other side's configuration", async () => {
+    const conf = file(
+      "agent-side.conf",
+      'agent {\n  trust_domain = "example.org"\n}\nplugins {\n  NodeAttestor "aws_iid" {\n    plugin_data {}\n  }\n}\n',
+    );
+    const r = await run("server", conf);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${conf}:1:1: this file has an "agent" block: it is a SPIRE agent configuration; check it with check-config agent`,
+    );
+    expect((await run("agent", conf)).code).toBe(0);
   });
 });

@@ -1,13 +1,16 @@
 /**
- * `spire-aws-iid check-config server|agent FILE`: validates what SPIRE would hand the plugin.
+ * `spire-aws-iid check-config server|agent|server-iam|agent-iam FILE`: reports what the plugin
+ * would refuse, by running the very checks Configure runs (the method's prepare/decode
+ * function: schema, policy bounds, agent_path_template compiled, pem_path and
+ * account_list_file read and parsed) — not a parallel list.
  *
  * FILE is a plugin_data body, or a whole server.conf/agent.conf (HCL or JSON), in which case
  * the NodeAttestor entry for this plugin is taken the way SPIRE does: its plugin_data block
  * (checked in place, so positions point into FILE), a `plugin_data = "..."` literal (SPIRE
  * sends the literal with its quotes), or plugin_data_file (read relative to the current
- * directory, as SPIRE resolves it). Exit 0 valid, 1 invalid, 2 usage.
- *
- * `configNotes` gives the runtime's Config/Validate the same problems as text.
+ * directory, as SPIRE resolves it). In a whole file the method is chosen as the plugin
+ * chooses it at load (plugin_args, else the file name of plugin_cmd: plugin-selection.ts);
+ * for a body, `server-iam`/`agent-iam` select aws_iam. Exit 0 valid, 1 invalid, 2 usage.
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
@@ -24,13 +27,25 @@ import {
 import { HclError } from "../hcl/errors";
 import { equalFold, keyName } from "../hcl/generic";
 import { MAX_INPUT_BYTES, parse } from "../hcl/parser";
-import { type ConfigProblem, formatProblem, parseForDecoding } from "../hcl/schema";
+import { type ConfigProblem, parseForDecoding } from "../hcl/schema";
 import { stringValue, tokenText } from "../hcl/values";
-import { selectPlugin, wrongSideMessage } from "../plugin-selection";
-import { type ServerConfigOptions, serverConfigFromAst } from "../server/config";
+import { iamAgentConfigFromAst, prepareIamServerConfig } from "../iam/config";
+import { type Method, selectPlugin, wrongSideMessage } from "../plugin-selection";
+import { prepareServerConfig } from "../server/configuration";
 import { expandEnv } from "./expand-env";
 
 export type Side = "server" | "agent";
+
+/** Which plugin a plugin_data is for: SPIRE's side and this plugin's method. */
+export interface CheckTarget {
+  side: Side;
+  method: Method;
+}
+
+export interface CheckOptions {
+  /** The environment Configure would see (AWS_ACCESS_KEY_ID pair, AWS_REGION for aws_iam agents). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
 
 /** The single-executable build is about 100 MB; a plugin_cmd far larger is not this plugin. */
 const MAX_PLUGIN_CMD_BYTES = 512 * 1024 * 1024;
@@ -40,30 +55,43 @@ export interface CheckIo {
   err: (s: string) => void;
 }
 
-const USAGE = `usage: spire-aws-iid check-config server|agent [--name PLUGIN_NAME] [--expand-env] FILE
+const USAGE = `usage: spire-aws-iid check-config server|agent|server-iam|agent-iam [--name PLUGIN_NAME] [--expand-env] FILE
 
 FILE is a plugin_data body, or a whole SPIRE server.conf/agent.conf (HCL or JSON), in which
-case the NodeAttestor plugin for spire-aws-iid is checked. Exit status: 0 valid, 1 invalid,
+case the NodeAttestor plugin for spire-aws-iid is checked with the method SPIRE would load
+(plugin_args, else the file name of plugin_cmd). server-iam/agent-iam: the aws_iam method
+(for a body, or to insist that a whole file loads aws_iam). Exit status: 0 valid, 1 invalid,
 2 usage error. --expand-env expands $VAR and \${VAR} from the environment first, as SPIRE's
 -expandEnv does.`;
 
-/** Problems for plugin_data text exactly as SPIRE sends it (ConfigureRequest.hcl_configuration). */
-export function checkPluginData(
-  side: Side,
-  hcl: string | Uint8Array,
-  options: ServerConfigOptions = {},
-): ConfigProblem[] {
-  const parsed = parseForDecoding(hcl);
-  return parsed.root === undefined ? parsed.problems : checkBody(side, parsed.root, options);
-}
+const TARGETS: Record<string, { side: Side; method: Method | undefined }> = {
+  server: { side: "server", method: undefined },
+  agent: { side: "agent", method: undefined },
+  "server-iam": { side: "server", method: "aws_iam" },
+  "agent-iam": { side: "agent", method: "aws_iam" },
+};
 
-function checkBody(side: Side, root: ObjectList, options: ServerConfigOptions): ConfigProblem[] {
-  return side === "server" ? serverConfigFromAst(root, options).problems : agentConfigFromAst(root).problems;
-}
-
-/** Notes for Config/Validate: one "At L:C: message" line per problem; empty when valid. */
-export function configNotes(side: Side, hcl: string, options: ServerConfigOptions = {}): string[] {
-  return checkPluginData(side, hcl, options).map(formatProblem);
+/**
+ * What Configure refuses in a plugin_data, by Configure's own functions: `input` is the text
+ * SPIRE sends or a body already parsed in place (positions then point into the whole file).
+ */
+export async function checkPluginData(
+  target: CheckTarget,
+  input: string | Uint8Array | ObjectList,
+  options: CheckOptions = {},
+): Promise<ConfigProblem[]> {
+  const env = options.env ?? {};
+  if (target.method === "aws_iam") {
+    return target.side === "server"
+      ? (await prepareIamServerConfig(input)).problems
+      : iamAgentConfigFromAst(input, env).problems;
+  }
+  if (target.side === "server") return (await prepareServerConfig(input, { env })).problems;
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const parsed = parseForDecoding(input);
+    return parsed.root === undefined ? parsed.problems : agentConfigFromAst(parsed.root).problems;
+  }
+  return agentConfigFromAst(input).problems;
 }
 
 interface PluginEntry {
@@ -125,20 +153,41 @@ function literalString(v: ValueNode | undefined): string | undefined {
   return undefined;
 }
 
-function choosePlugin(candidates: PluginEntry[], name: string | undefined): PluginEntry | string {
+/** Whether plugin_cmd looks like this plugin's file (any install name the README suggests). */
+const OUR_PLUGIN_CMD = /spire-aws-i(id|am)|aws[-_]i(id|am)$/;
+
+function choosePlugin(
+  candidates: PluginEntry[],
+  name: string | undefined,
+  method: Method | undefined,
+): PluginEntry | string {
   if (name !== undefined) {
     return candidates.find((c) => c.name === name) ?? `no NodeAttestor named ${JSON.stringify(name)}`;
   }
   if (candidates.length === 0) return "no NodeAttestor plugin in this configuration";
   if (candidates.length === 1) return candidates[0]!;
-  const ours = candidates.filter((c) =>
-    setting(c.items, "plugin_cmd").some((i) => /spire-aws-iid/.test(literalString(i.val) ?? "")),
+  let ours = candidates.filter((c) =>
+    setting(c.items, "plugin_cmd").some((i) => OUR_PLUGIN_CMD.test(literalString(i.val) ?? "")),
   );
+  // aws_iid and aws_iam from the same file: the method asked for decides.
+  if (ours.length > 1 && method !== undefined) {
+    const of = ours.filter((c) => selectionOf(c).method === method);
+    if (of.length > 0) ours = of;
+  }
   if (ours.length === 1) return ours[0]!;
-  const named = candidates.filter((c) => c.name === "aws_iid");
+  const named = candidates.filter((c) => c.name === (method ?? "aws_iid"));
   if (ours.length === 0 && named.length === 1) return named[0]!;
   const names = (ours.length > 1 ? ours : candidates).map((c) => JSON.stringify(c.name)).join(", ");
   return `several NodeAttestor plugins could be this one (${names}); choose with --name`;
+}
+
+/** The method and side the plugin will serve for this entry, as it decides at load. */
+function selectionOf(entry: PluginEntry): { method: Method; side: Side | undefined; unknownArg?: string } {
+  const cmd = literalString(setting(entry.items, "plugin_cmd").at(-1)?.val) ?? "";
+  const args = stringList(setting(entry.items, "plugin_args").at(-1)?.val) ?? [];
+  const selection = selectPlugin(args[0], basename(cmd));
+  if (typeof selection === "string") return { method: "aws_iid", side: undefined, unknownArg: selection };
+  return selection;
 }
 
 /**
@@ -151,30 +200,61 @@ function heredocAtEnd(items: ObjectItem[]): LiteralNode | undefined {
   return undefined;
 }
 
-interface Target {
+interface Result {
   problems: ConfigProblem[];
   /** Where positions refer to, when not FILE itself. */
   positionsIn?: string;
   /** What could not be checked here, on stderr (stdout keeps one line per result). */
   notes?: string[];
   plugin?: string;
+  method: Method;
 }
 
-function checkWholeConfig(
+/**
+ * A SPIRE configuration names its side by its top-level block: `server { }` or `agent { }`.
+ * Checking one as the other would only list unknown keys; say so instead.
+ */
+function wrongSideFile(root: ObjectList, side: Side): ConfigProblem | undefined {
+  const other: Side = side === "server" ? "agent" : "server";
+  const own = root.items.some((i) => i.keys.length > 0 && equalFold(keyName(i), side));
+  const theirs = root.items.find((i) => i.keys.length > 0 && equalFold(keyName(i), other));
+  if (own || theirs === undefined) return undefined;
+  return {
+    pos: theirs.keys[0]!.token.pos,
+    message: `this file has an "${other}" block: it is a SPIRE ${other} configuration; check it with check-config ${other}`,
+  };
+}
+
+async function checkWholeConfig(
+  root: ObjectList,
   side: Side,
+  askedMethod: Method | undefined,
   plugins: PluginEntry[],
   name: string | undefined,
-  options: ServerConfigOptions,
-): Target | string {
+  options: CheckOptions,
+): Promise<Result | string> {
   const chosen = choosePlugin(
     plugins.filter((p) => p.type === "NodeAttestor"),
     name,
+    askedMethod,
   );
   if (typeof chosen === "string") return chosen;
-  const target = checkChosenPluginData(side, chosen, options);
-  target.notes = [];
-  target.problems.unshift(...launchProblems(side, chosen.items, target.notes));
-  return target;
+  const notes: string[] = [];
+  const launch = launchProblems(side, chosen.items, notes);
+  const selection = selectionOf(chosen);
+  const sideProblem = wrongSideFile(root, side);
+  if (askedMethod !== undefined && selection.method !== askedMethod) {
+    // The plugin would load the other method: its keys are what Configure would check.
+    launch.push({
+      pos: (setting(chosen.items, "plugin_cmd").at(-1) ?? setting(chosen.items, "plugin_args").at(-1))
+        ?.keys[0]?.token.pos,
+      message: `NodeAttestor ${JSON.stringify(chosen.name)} loads ${selection.method}, not ${askedMethod}: plugin_args do not name it and the file name of plugin_cmd does not contain ${askedMethod === "aws_iam" ? '"aws_iam" or "aws-iam"' : 'neither "aws_iam" nor "aws-iam"'}; set plugin_args = ["${side}${askedMethod === "aws_iam" ? "-iam" : ""}"] or rename the file`,
+    });
+  }
+  const result = await checkChosenPluginData({ side, method: selection.method }, chosen, options);
+  result.notes = notes;
+  result.problems.unshift(...(sideProblem === undefined ? [] : [sideProblem]), ...launch);
+  return result;
 }
 
 /**
@@ -239,13 +319,17 @@ function stringList(v: ValueNode | undefined): string[] | undefined {
   return out;
 }
 
-function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerConfigOptions): Target {
+async function checkChosenPluginData(
+  target: CheckTarget,
+  chosen: PluginEntry,
+  options: CheckOptions,
+): Promise<Result> {
   const data = setting(chosen.items, "plugin_data");
   const dataFile = setting(chosen.items, "plugin_data_file");
-  const plugin = chosen.name;
+  const base = { plugin: chosen.name, method: target.method };
   if (data.length > 0 && dataFile.length > 0) {
     return {
-      plugin,
+      ...base,
       problems: [
         {
           pos: data[0]!.keys[0]!.token.pos,
@@ -259,7 +343,7 @@ function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerC
     const path = literalString(item.val);
     if (path === undefined) {
       return {
-        plugin,
+        ...base,
         problems: [{ pos: item.keys[0]!.token.pos, message: "plugin_data_file: expected a string" }],
       };
     }
@@ -268,7 +352,7 @@ function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerC
       bytes = readCapped(path);
     } catch (e) {
       return {
-        plugin,
+        ...base,
         problems: [
           {
             pos: item.keys[0]!.token.pos,
@@ -277,13 +361,13 @@ function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerC
         ],
       };
     }
-    return { plugin, positionsIn: path, problems: checkPluginData(side, bytes, options) };
+    return { ...base, positionsIn: path, problems: await checkPluginData(target, bytes, options) };
   }
-  if (data.length === 0) return { plugin, problems: checkPluginData(side, "", options) };
+  if (data.length === 0) return { ...base, problems: await checkPluginData(target, "", options) };
   // Go's decoder keeps the last plugin_data when it is repeated.
   const val = data[data.length - 1]!.val;
   if (val?.kind === "object") {
-    const problems = checkBody(side, val.list, options);
+    const problems = await checkPluginData(target, val.list, options);
     const heredoc = heredocAtEnd(val.list.items);
     if (heredoc) {
       problems.unshift({
@@ -292,18 +376,18 @@ function checkChosenPluginData(side: Side, chosen: PluginEntry, options: ServerC
           "a heredoc as the last setting of plugin_data does not survive SPIRE's re-printing (HCL v1: heredoc not terminated); move it up or use a quoted string",
       });
     }
-    return { plugin, problems };
+    return { ...base, problems };
   }
   if (val?.kind === "literal") {
     // SPIRE prints the literal as written, quotes included, and sends that text.
     return {
-      plugin,
+      ...base,
       positionsIn: "the plugin_data text SPIRE sends",
-      problems: checkPluginData(side, val.token.raw, options),
+      problems: await checkPluginData(target, val.token.raw, options),
     };
   }
   return {
-    plugin,
+    ...base,
     problems: [{ pos: data[0]!.keys[0]!.token.pos, message: "plugin_data: expected a block" }],
   };
 }
@@ -315,7 +399,7 @@ function readCapped(path: string): Uint8Array {
 export async function runCheckConfig(
   argv: string[],
   io: CheckIo,
-  options: ServerConfigOptions = { env: process.env },
+  options: CheckOptions = { env: process.env },
 ): Promise<number> {
   const args = argv[0] === "check-config" ? argv.slice(1) : argv.slice();
   let name: string | undefined;
@@ -340,11 +424,13 @@ export async function runCheckConfig(
       rest.push(a);
     }
   }
-  const [side, file] = rest;
-  if ((side !== "server" && side !== "agent") || file === undefined || rest.length !== 2) {
+  const [targetWord, file] = rest;
+  const asked = targetWord === undefined ? undefined : TARGETS[targetWord];
+  if (asked === undefined || file === undefined || rest.length !== 2) {
     io.err(USAGE);
     return 2;
   }
+  const { side } = asked;
   let bytes: Uint8Array;
   try {
     bytes = readCapped(file);
@@ -353,7 +439,7 @@ export async function runCheckConfig(
     return 2;
   }
 
-  let target: Target;
+  let result: Result;
   try {
     // SPIRE's -expandEnv expands the whole file before parsing it.
     const parsed = parse(
@@ -361,33 +447,34 @@ export async function runCheckConfig(
     );
     const plugins = findPlugins(parsed.root);
     if (plugins === undefined) {
-      target = { problems: checkBody(side, parsed.root, options) };
+      const method = asked.method ?? "aws_iid";
+      result = { method, problems: await checkPluginData({ side, method }, parsed.root, options) };
     } else {
-      const t = checkWholeConfig(side, plugins, name, options);
-      if (typeof t === "string") {
-        io.err(`check-config: ${file}: ${t}`);
+      const r = await checkWholeConfig(parsed.root, side, asked.method, plugins, name, options);
+      if (typeof r === "string") {
+        io.err(`check-config: ${file}: ${r}`);
         return 2;
       }
-      target = t;
+      result = r;
     }
   } catch (e) {
     if (!(e instanceof HclError)) throw e;
-    target = { problems: [{ pos: e.pos, message: e.detail }] };
+    result = { method: asked.method ?? "aws_iid", problems: [{ pos: e.pos, message: e.detail }] };
   }
 
-  for (const note of target.notes ?? []) io.err(`${file}: ${note}`);
-  const what = `${side} configuration${target.plugin !== undefined ? ` of NodeAttestor ${JSON.stringify(target.plugin)}` : ""}`;
-  if (target.problems.length === 0) {
+  for (const note of result.notes ?? []) io.err(`${file}: ${note}`);
+  const what = `${result.method} ${side} configuration${result.plugin !== undefined ? ` of NodeAttestor ${JSON.stringify(result.plugin)}` : ""}`;
+  if (result.problems.length === 0) {
     io.out(`${file}: valid ${what}`);
     return 0;
   }
-  const where = target.positionsIn ?? file;
-  for (const p of target.problems) {
+  const where = result.positionsIn ?? file;
+  for (const p of result.problems) {
     const pos = p.pos !== undefined && p.pos.line > 0 ? `${p.pos.line}:${p.pos.column}: ` : "";
     io.out(`${where}:${pos}${p.message}`);
   }
   io.out(
-    `${file}: invalid ${what}: ${target.problems.length} problem${target.problems.length === 1 ? "" : "s"}`,
+    `${file}: invalid ${what}: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}`,
   );
   return 1;
 }

@@ -14,6 +14,8 @@
  *  - every problem is collected, not only the first.
  * Each field carries a doc string so the configuration reference can be generated from it.
  */
+
+import { Code, PluginError } from "../common/errors";
 import {
   type Node,
   nodePos,
@@ -133,8 +135,23 @@ export function parseForDecoding(
   }
 }
 
+/** One problem as the plugin reports it: "At LINE:COL: message" (HCL v1's own prefix) or the message alone. */
 export function formatProblem(p: ConfigProblem): string {
   return p.pos !== undefined && p.pos.line > 0 ? `At ${p.pos.line}:${p.pos.column}: ${p.message}` : p.message;
+}
+
+export const CONFIGURATION_ERROR_HEADER = "invalid configuration:";
+
+/**
+ * The one error of a refused configuration, for every side and method: InvalidArgument,
+ * "invalid configuration:" and then one formatted problem per line (Validate returns the
+ * lines as its notes; check-config prints the same problems as FILE:LINE:COL: message).
+ * Positions refer to the plugin_data text the plugin received.
+ */
+export class ConfigurationError extends PluginError {
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(Code.InvalidArgument, [CONFIGURATION_ERROR_HEADER, ...problems.map(formatProblem)].join("\n"));
+  }
 }
 
 export interface DecodeResult<S extends Fields> {

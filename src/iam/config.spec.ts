@@ -62,7 +62,11 @@ describe("server configuration", () => {
     ],
     ["org block without its keys", "verify_organization {}", /management_account_id/],
     ["an unknown block", 'allowed_account_ids = ["123456789012"]\nfoo { }', /unknown key "foo"/],
-    ["bad HCL", "allowed_account_ids = [", /unable to decode configuration/],
+    [
+      "bad HCL",
+      "allowed_account_ids = [",
+      /^invalid configuration:\nAt 1:24: unexpected token while parsing list: EOF$/,
+    ],
   ];
   it("accepts verify_organization alone as the bound, in both modes", () => {
     expect(

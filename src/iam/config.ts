@@ -6,19 +6,28 @@
  * aws_iid uses (same fields, same cache), so one organization setup serves both methods.
  */
 import { isAccountId } from "../aws/partition";
-import { invalidArgument } from "../common/errors";
+import { describeError } from "../common/errors";
 import type { LogLevel } from "../common/logger";
-import { parse } from "../hcl/parser";
-import { type ConfigProblem, decodeWithSchema, type Fields, formatProblem } from "../hcl/schema";
+import type { ObjectList, Pos } from "../hcl/ast";
+import {
+  type ConfigProblem,
+  ConfigurationError,
+  decodeWithSchema,
+  type Fields,
+  parseForDecoding,
+} from "../hcl/schema";
+import { validateAccountListFile } from "../org/account-list-file";
 import {
   type AdmissionConfig,
   admissionConfig,
   admissionFields,
+  type ConfigParseResult,
   checkLogLevel,
   checkVerifyOrganizationBlock,
   logLevelField,
   type OrgConfig,
   serverFields,
+  sortProblems,
   type VerifyOrganizationBlock,
 } from "../server/config";
 import type { CompiledPathTemplate } from "../template";
@@ -115,106 +124,170 @@ export const iamAgentFields = {
 const SERVER_ID_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
 const MAX_LIST = 1000;
 
-/** Parses and checks server plugin_data; throws InvalidArgument listing every problem. */
-export function decodeIamServerConfig(hcl: string): IamServerConfig {
-  const problems: string[] = [];
-  const { value: raw, problems: schemaProblems } = decodeWithSchema(parseRoot(hcl), iamServerFields);
-  problems.push(...schemaProblems.map((p: ConfigProblem) => formatProblem(p)));
+/** plugin_data as SPIRE sends it (text), or a body already parsed (check-config, in place). */
+export type ConfigInput = string | Uint8Array | ObjectList;
+
+function rootOf(input: ConfigInput): { root: ObjectList } | { problems: ConfigProblem[] } {
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) return { root: input };
+  const parsed = parseForDecoding(input);
+  return parsed.root === undefined ? { problems: parsed.problems } : { root: parsed.root };
+}
+
+/** A problem reporter that puts each message at its key's position. */
+function reporter(
+  problems: ConfigProblem[],
+  positions: ReadonlyMap<string, Pos>,
+): (path: string, message: string) => void {
+  return (path, message) =>
+    problems.push({ path, pos: positions.get(`${path}#value`) ?? positions.get(path), message });
+}
+
+/**
+ * Everything the aws_iam server refuses at Configure, in the one function Configure, Validate
+ * and check-config call: the schema, the policy bounds, agent_path_template compiled, and
+ * verify_organization's account_list_file read and checked (as aws_iid does).
+ */
+export async function prepareIamServerConfig(
+  input: ConfigInput,
+): Promise<ConfigParseResult<IamServerConfig>> {
+  const decoded = iamServerConfigFromAst(input);
+  const org = decoded.config?.organization;
+  if (org?.mode !== "file") return decoded;
+  try {
+    await validateAccountListFile(org.accountListFile);
+  } catch (err) {
+    const path = "verify_organization.account_list_file";
+    return {
+      problems: [{ path, pos: decoded.positions?.get(`${path}#value`), message: describeError(err) }],
+    };
+  }
+  return decoded;
+}
+
+/** The text-only checks of server plugin_data (no file is read). */
+export function iamServerConfigFromAst(
+  input: ConfigInput,
+): ConfigParseResult<IamServerConfig> & { positions?: ReadonlyMap<string, Pos> } {
+  const rooted = rootOf(input);
+  if ("problems" in rooted) return rooted;
+  const { value: raw, problems, positions } = decodeWithSchema(rooted.root, iamServerFields);
+  const add = reporter(problems, positions);
 
   const partitions = raw.partitions ?? ["aws"];
-  if (partitions.length === 0) problems.push("partitions must name at least one partition");
+  if (partitions.length === 0) add("partitions", "partitions must name at least one partition");
   for (const p of partitions) {
     if (!(STS_PARTITIONS as readonly string[]).includes(p)) {
-      problems.push(
+      add(
+        "partitions",
         `partitions: unknown partition ${JSON.stringify(p)} (supported: ${STS_PARTITIONS.join(", ")})`,
       );
     }
   }
-  const accounts = boundedList(raw.allowed_account_ids, "allowed_account_ids", problems);
+  const accounts = boundedList(raw.allowed_account_ids, "allowed_account_ids", add);
   for (const a of accounts) {
     if (!isAccountId(a))
-      problems.push(`allowed_account_ids: ${JSON.stringify(a)} is not a 12-digit account ID`);
+      add("allowed_account_ids", `allowed_account_ids: ${JSON.stringify(a)} is not a 12-digit account ID`);
   }
-  const roleArns = boundedList(raw.allowed_role_arns, "allowed_role_arns", problems);
+  const roleArns = boundedList(raw.allowed_role_arns, "allowed_role_arns", add);
   for (const pattern of roleArns) {
     const problem = roleArnPatternProblem(pattern);
-    if (problem !== undefined) problems.push(problem);
+    if (problem !== undefined) add("allowed_role_arns", problem);
   }
   let agentPathTemplate: CompiledPathTemplate | undefined;
   if (raw.agent_path_template !== undefined) {
     try {
       agentPathTemplate = compileIamAgentPathTemplate(raw.agent_path_template);
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      add("agent_path_template", describeError(err));
     }
   }
   const firstPartition = (partitions[0] ?? "aws") as StsPartition;
-  const organization = organizationConfig(raw.verify_organization, firstPartition, problems);
+  const organization = organizationConfig(raw.verify_organization, firstPartition, add, (path) =>
+    positions.get(`${path}#value`),
+  );
   if (accounts.length === 0 && organization === undefined) {
     // Anyone can open an AWS account in minutes: with no bound, every AWS principal on the
     // internet could attest. Teleport and Vault likewise require an allow rule. A role
     // pattern bounds only if it names the account: "arn:aws:iam::*:role/x" admits role x in
     // any account, so on its own it is no bound at all.
-    if (roleArns.length === 0) {
-      problems.push(
-        "aws_iam needs a bound on who may attest: set allowed_account_ids, allowed_role_arns and/or verify_organization",
-      );
+    if (roleArns.length === 0 && raw.verify_organization === undefined) {
+      problems.push({
+        message:
+          "aws_iam needs a bound on who may attest: set allowed_account_ids, allowed_role_arns and/or verify_organization",
+      });
     }
     for (const pattern of roleArns) {
       if (roleArnPatternProblem(pattern) !== undefined || patternFixesAccount(pattern)) continue;
-      problems.push(
+      add(
+        "allowed_role_arns",
         `allowed_role_arns: ${JSON.stringify(pattern)} does not fix the account (a wildcard there matches a role of that name in any AWS account, including one an attacker opens); write a 12-digit account ID in the pattern, or set allowed_account_ids or verify_organization as well`,
       );
     }
   }
-  const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
-  const logLevel = checkLogLevel(raw.log_level, (m) => problems.push(m));
-  if (problems.length > 0 || logLevel === undefined) throw invalidArgument(problems.join("; "));
+  const serverIdHeaderValue = serverId(raw.server_id_header_value, (m) => add("server_id_header_value", m));
+  const logLevel = checkLogLevel(raw.log_level, (m) => add("log_level", m));
+  if (problems.length > 0 || logLevel === undefined) return { problems: sortProblems(problems), positions };
   return {
-    partitions: [...new Set(partitions)] as StsPartition[],
-    allowedAccountIds: new Set(accounts),
-    allowedRoleArns: roleArns,
-    allowIamUsers: raw.allow_iam_users,
-    agentPathTemplate,
-    serverIdHeaderValue,
-    organization,
-    admission: admissionConfig(raw),
-    awsCallTimeoutMs: raw.aws_call_timeout.ms,
-    logLevel,
+    problems: [],
+    positions,
+    config: {
+      partitions: [...new Set(partitions)] as StsPartition[],
+      allowedAccountIds: new Set(accounts),
+      allowedRoleArns: roleArns,
+      allowIamUsers: raw.allow_iam_users,
+      agentPathTemplate,
+      serverIdHeaderValue,
+      organization,
+      admission: admissionConfig(raw),
+      awsCallTimeoutMs: raw.aws_call_timeout.ms,
+      logLevel,
+    },
   };
 }
 
-export function decodeIamAgentConfig(hcl: string, env: NodeJS.ProcessEnv): IamAgentConfig {
-  const problems: string[] = [];
-  const { value: raw, problems: schemaProblems } = decodeWithSchema(parseRoot(hcl), iamAgentFields);
-  problems.push(...schemaProblems.map((p: ConfigProblem) => formatProblem(p)));
+/** Parses and checks server plugin_data; throws ConfigurationError listing every problem (tests). */
+export function decodeIamServerConfig(hcl: string): IamServerConfig {
+  const decoded = iamServerConfigFromAst(hcl);
+  if (decoded.config === undefined) throw new ConfigurationError(decoded.problems);
+  return decoded.config;
+}
+
+/**
+ * Everything the aws_iam agent refuses at Configure (Configure, Validate and check-config).
+ * The region defaults from `env` (AWS_REGION, AWS_DEFAULT_REGION), as the agent's process sees it.
+ */
+export function iamAgentConfigFromAst(
+  input: ConfigInput,
+  env: NodeJS.ProcessEnv,
+): ConfigParseResult<IamAgentConfig> {
+  const rooted = rootOf(input);
+  if ("problems" in rooted) return rooted;
+  const { value: raw, problems, positions } = decodeWithSchema(rooted.root, iamAgentFields);
+  const add = reporter(problems, positions);
   const region = raw.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
   let endpoint: StsEndpoint | undefined;
   if (!isKnownRegion(region)) {
-    problems.push(`region ${JSON.stringify(region)} is not a known AWS region with an STS endpoint`);
+    add("region", `region ${JSON.stringify(region)} is not a known AWS region with an STS endpoint`);
   } else {
     try {
       endpoint = agentStsEndpoint(region, { global: raw.use_global_endpoint, fips: raw.use_fips_endpoint });
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      add(raw.use_global_endpoint ? "use_global_endpoint" : "use_fips_endpoint", describeError(err));
     }
   }
-  const serverIdHeaderValue = serverId(raw.server_id_header_value, problems);
-  const logLevel = checkLogLevel(raw.log_level, (m) => problems.push(m));
+  const serverIdHeaderValue = serverId(raw.server_id_header_value, (m) => add("server_id_header_value", m));
+  const logLevel = checkLogLevel(raw.log_level, (m) => add("log_level", m));
   if (problems.length > 0 || endpoint === undefined || logLevel === undefined) {
-    throw invalidArgument(problems.join("; "));
+    return { problems: sortProblems(problems) };
   }
-  return { endpoint, serverIdHeaderValue, logLevel };
+  return { problems: [], config: { endpoint, serverIdHeaderValue, logLevel } };
 }
 
-function parseRoot(hcl: string): ReturnType<typeof parse>["root"] {
-  try {
-    return parse(hcl).root;
-  } catch (err) {
-    throw invalidArgument(
-      `unable to decode configuration: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
+/** Agent plugin_data; throws ConfigurationError listing every problem. */
+export function decodeIamAgentConfig(hcl: string, env: NodeJS.ProcessEnv): IamAgentConfig {
+  const decoded = iamAgentConfigFromAst(hcl, env);
+  if (decoded.config === undefined) throw new ConfigurationError(decoded.problems);
+  return decoded.config;
 }
 
 /**
@@ -249,27 +322,27 @@ function patternFixesAccount(pattern: string): boolean {
 function organizationConfig(
   block: VerifyOrganizationBlock | undefined,
   partition: StsPartition,
-  problems: string[],
+  add: (path: string, message: string) => void,
+  at: (path: string) => Pos | undefined,
 ): IamOrgConfig | undefined {
-  const org = checkVerifyOrganizationBlock(
-    block,
-    partition,
-    (_path, message) => problems.push(message),
-    () => undefined,
-  );
+  const org = checkVerifyOrganizationBlock(block, partition, add, at);
   return org === undefined ? undefined : { ...org, partition };
 }
 
-function boundedList(v: string[] | undefined, key: string, problems: string[]): string[] {
+function boundedList(
+  v: string[] | undefined,
+  key: string,
+  add: (path: string, message: string) => void,
+): string[] {
   if (v === undefined) return [];
-  if (v.length > MAX_LIST) problems.push(`${key} has more than ${MAX_LIST} entries`);
+  if (v.length > MAX_LIST) add(key, `${key} has more than ${MAX_LIST} entries`);
   return v;
 }
 
-function serverId(v: string | undefined, problems: string[]): string | undefined {
+function serverId(v: string | undefined, report: (message: string) => void): string | undefined {
   if (v === undefined || v === "") return undefined;
   if (!SERVER_ID_PATTERN.test(v)) {
-    problems.push("server_id_header_value must be 1 to 256 printable ASCII characters");
+    report("server_id_header_value must be 1 to 256 printable ASCII characters");
     return undefined;
   }
   return v;

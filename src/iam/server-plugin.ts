@@ -11,7 +11,9 @@ import { randomBytes } from "node:crypto";
 import { Code, describeError, PluginError, permissionDenied } from "../common/errors";
 import type { LogFields, Logger } from "../common/logger";
 import { raceSignal, startDeadline } from "../common/signals";
+import { ConfigurationError } from "../hcl/schema";
 import { OrgMembershipCache, orgMembershipOptions } from "../org";
+import { coreConfigProblems } from "../server/agent-id";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -27,7 +29,7 @@ import {
   serverPluginShell,
 } from "../spire/server-plugin-shell";
 import { iamAgentId } from "./agent-path";
-import { decodeIamServerConfig, type IamServerConfig } from "./config";
+import { type IamServerConfig, prepareIamServerConfig } from "./config";
 import { globMatch, type Principal, principalFromIdentity, selectorsFor } from "./principal";
 import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
 import {
@@ -91,7 +93,7 @@ class IamMethod implements ServerMethod {
   }
 
   async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
-    const active = this.activeConfig(core, hcl);
+    const active = await this.activeConfig(core, hcl);
     const { config, forwardTarget } = active;
     if (live && config.organization !== undefined && this.options.organization === undefined) {
       active.orgCache = new OrgMembershipCache(
@@ -197,16 +199,18 @@ class IamMethod implements ServerMethod {
     }
   }
 
-  private activeConfig(core: CoreConfig, hcl: string): ActiveConfig {
-    const config = decodeIamServerConfig(hcl);
-    if (!/^[a-z0-9._-]+$/.test(core.trustDomain)) {
-      throw new PluginError(Code.InvalidArgument, "core configuration has no valid trust domain");
-    }
+  private async activeConfig(core: CoreConfig, hcl: string): Promise<ActiveConfig> {
+    const coreProblems = coreConfigProblems(core);
+    if (coreProblems.length > 0) throw new ConfigurationError(coreProblems);
+    const prepared = await prepareIamServerConfig(hcl);
+    if (prepared.config === undefined) throw new ConfigurationError(prepared.problems);
+    const config = prepared.config;
     let forwardTarget: StsForwardTarget | undefined;
     try {
       forwardTarget = stsForwardTargetFromEnv(this.options.env ?? process.env);
     } catch (err) {
-      throw new PluginError(Code.InvalidArgument, describeError(err));
+      // AWS_ENDPOINT_URL_STS of the server's environment: reported like plugin_data's.
+      throw new ConfigurationError([{ message: describeError(err) }]);
     }
     return {
       trustDomain: core.trustDomain,

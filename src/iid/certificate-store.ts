@@ -170,45 +170,54 @@ export function parseOperatorCertificate(
   return cert;
 }
 
+/** Reads a PEM file for aws_certificate: bounded, regular files only. */
+export function readPemFile(path: string): string {
+  return readBoundedFile(path, MAX_PEM_BYTES).toString("utf8");
+}
+
 /**
  * Reads and validates `aws_certificate` blocks at configure time. Every problem is an
  * InvalidArgument naming the block and the path, so SPIRE refuses to start with a clear reason.
  */
 export function loadOperatorCertificates(
   entries: readonly AwsCertificateConfig[],
-  readFile: (path: string) => string = (path) => readBoundedFile(path, MAX_PEM_BYTES).toString("utf8"),
+  readFile: (path: string) => string = readPemFile,
 ): TrustedCertificate[] {
   if (entries.length > MAX_OPERATOR_CERTIFICATES) {
     throw invalidArgument(
       `too many aws_certificate blocks: ${entries.length} (limit ${MAX_OPERATOR_CERTIFICATES})`,
     );
   }
-  return entries.map((entry, i) => {
-    const where = `aws_certificate[${i}]`;
-    if (typeof entry.region !== "string" || !isRegionName(entry.region)) {
-      throw invalidArgument(`${where}: region ${JSON.stringify(entry.region)} is not an AWS region name`);
-    }
-    if (!(CERTIFICATE_KINDS as readonly string[]).includes(entry.kind)) {
-      throw invalidArgument(`${where}: kind ${JSON.stringify(entry.kind)} must be one of rsa2048, rsa, dsa`);
-    }
-    if (typeof entry.pemPath !== "string" || entry.pemPath === "") {
-      throw invalidArgument(`${where}: pem_path is required`);
-    }
-    const kind = entry.kind;
-    const label = `${where} (region "${entry.region}", kind "${kind}"): pem_path ${JSON.stringify(entry.pemPath)}`;
-    let pem: string;
-    try {
-      pem = readFile(entry.pemPath);
-    } catch (err) {
-      throw invalidArgument(
-        `${label}: cannot read: ${err instanceof Error ? err.message : String(err)}`,
-        err,
-      );
-    }
-    try {
-      return parseOperatorCertificate(pem, entry.region, kind, entry.pemPath);
-    } catch (err) {
-      throw invalidArgument(`${label}: ${err instanceof Error ? err.message : String(err)}`, err);
-    }
-  });
+  return entries.map((entry, i) => loadOperatorCertificate(entry, i, readFile));
+}
+
+/** One `aws_certificate` block (the `index`-th, for messages); throws InvalidArgument. */
+export function loadOperatorCertificate(
+  entry: AwsCertificateConfig,
+  index: number,
+  readFile: (path: string) => string = readPemFile,
+): TrustedCertificate {
+  const where = `aws_certificate[${index}]`;
+  if (typeof entry.region !== "string" || !isRegionName(entry.region)) {
+    throw invalidArgument(`${where}: region ${JSON.stringify(entry.region)} is not an AWS region name`);
+  }
+  if (!(CERTIFICATE_KINDS as readonly string[]).includes(entry.kind)) {
+    throw invalidArgument(`${where}: kind ${JSON.stringify(entry.kind)} must be one of rsa2048, rsa, dsa`);
+  }
+  if (typeof entry.pemPath !== "string" || entry.pemPath === "") {
+    throw invalidArgument(`${where}: pem_path is required`);
+  }
+  const kind = entry.kind;
+  const label = `${where} (region "${entry.region}", kind "${kind}"): pem_path ${JSON.stringify(entry.pemPath)}`;
+  let pem: string;
+  try {
+    pem = readFile(entry.pemPath);
+  } catch (err) {
+    throw invalidArgument(`${label}: cannot read: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+  try {
+    return parseOperatorCertificate(pem, entry.region, kind, entry.pemPath);
+  } catch (err) {
+    throw invalidArgument(`${label}: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
 }

@@ -18,6 +18,8 @@
  */
 import { Code, PluginError } from "../common/errors";
 import { goQuote } from "../common/go-strings";
+import type { ConfigProblem } from "../hcl/schema";
+import type { CoreConfig } from "../spire/contracts";
 import type { AgentPathTemplateData, CompiledTemplate } from "../template";
 
 export const AGENT_PATH_PREFIX = "/spire/agent";
@@ -151,4 +153,14 @@ function causedByTags(trustDomain: string, template: CompiledTemplate, data: Age
   } catch {
     return false;
   }
+}
+
+/**
+ * What the server side needs of SPIRE's core configuration (both methods). SPIRE validates
+ * trust_domain before it loads plugins, so these come only from a host that is not SPIRE.
+ */
+export function coreConfigProblems(core: CoreConfig): ConfigProblem[] {
+  if (core.trustDomain === "") return [{ message: "server core configuration must contain trust_domain" }];
+  const problem = validateTrustDomainName(core.trustDomain);
+  return problem === null ? [] : [{ message: `invalid trust domain "${core.trustDomain}": ${problem}` }];
 }

@@ -357,7 +357,7 @@ describe("server attestor: configuration", () => {
     const r = await rejection(plugin.configure({ trustDomain: "" }, ""));
     expect(r).toMatchObject({
       code: Code.InvalidArgument,
-      message: "server core configuration must contain trust_domain",
+      message: "invalid configuration:\nserver core configuration must contain trust_domain",
     });
   });
 

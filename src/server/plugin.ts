@@ -6,17 +6,17 @@
  */
 
 import type { AwsAccess, AwsAccessOptions } from "../aws";
-import { invalidArgument } from "../common/errors";
 import type { Logger } from "../common/logger";
-import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
+import { ConfigurationError } from "../hcl/schema";
+import { CertificateStore } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
 import type { OrgMembershipCache, OrgSettings } from "../org";
 import type { CoreConfig, PluginEnvironment, ServerAttestorPlugin } from "../spire/contracts";
 import { type ServerMethod, type ServerRuntime, serverPluginShell } from "../spire/server-plugin-shell";
-import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
-import { validateTrustDomainName } from "./agent-id";
+import { coreConfigProblems } from "./agent-id";
 import { type AttestDependencies, attestNode } from "./attest";
-import { awsAccessSettings, formatProblems, parseServerConfig, type ServerConfig } from "./config";
+import { awsAccessSettings, type ServerConfig } from "./config";
+import { prepareServerConfig } from "./configuration";
 import { securityNotes } from "./security-notes";
 
 /** Hooks for tests and the demo; production passes none. */
@@ -59,25 +59,15 @@ class AwsIidMethod implements ServerMethod {
 
   /** Everything Configure needs, or an InvalidArgument listing every problem. No side effect on failure. */
   async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
-    if (core.trustDomain === "") throw invalidArgument("server core configuration must contain trust_domain");
-    const tdProblem = validateTrustDomainName(core.trustDomain);
-    if (tdProblem !== null) throw invalidArgument(`invalid trust domain "${core.trustDomain}": ${tdProblem}`);
-
-    const parsed = parseServerConfig(hcl, { env: this.options.env ?? process.env });
-    if (parsed.config === undefined) {
-      throw invalidArgument(`invalid configuration:\n${formatProblems(parsed.problems).join("\n")}`);
-    }
-    const config = parsed.config;
-
-    const operatorCertificates = loadOperatorCertificates(config.awsCertificates);
-    const store = CertificateStore.withOperatorCertificates(operatorCertificates);
-    const template = compileAgentPathTemplate(config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE);
+    const coreProblems = coreConfigProblems(core);
+    if (coreProblems.length > 0) throw new ConfigurationError(coreProblems);
+    const prepared = await prepareServerConfig(hcl, { env: this.options.env ?? process.env });
+    if (prepared.config === undefined) throw new ConfigurationError(prepared.problems);
+    const { config, certificates, template } = prepared.config;
+    const store = CertificateStore.withOperatorCertificates(certificates);
 
     // The AWS layers load the SDK lazily; importing them here keeps the handshake fast.
     const [{ createAwsAccess }, org] = await Promise.all([import("../aws"), import("../org")]);
-    if (config.verifyOrganization?.mode === "file") {
-      await org.validateAccountListFile(config.verifyOrganization.accountListFile);
-    }
     const aws: AwsAccess = createAwsAccess({
       accessKeyId: config.credentials?.accessKeyId,
       secretAccessKey: config.credentials?.secretAccessKey,

@@ -46,7 +46,8 @@ export function agentPluginShell(env: PluginEnvironment, method: AgentMethod): A
         runtime.close();
         return { valid: true, notes: [...runtime.notes] };
       } catch (err) {
-        return { valid: false, notes: [describeError(err)] };
+        // One note per line: "invalid configuration:" and one per problem (hcl/schema.ts).
+        return { valid: false, notes: describeError(err).split("\n") };
       }
     },
     payload: async (signal) => configured().payload(signal),
