@@ -200,7 +200,7 @@ function heredocAtEnd(items: ObjectItem[]): LiteralNode | undefined {
   return undefined;
 }
 
-interface Result {
+export interface CheckResult {
   problems: ConfigProblem[];
   /** Where positions refer to, when not FILE itself. */
   positionsIn?: string;
@@ -232,7 +232,7 @@ async function checkWholeConfig(
   plugins: PluginEntry[],
   name: string | undefined,
   options: CheckOptions,
-): Promise<Result | string> {
+): Promise<CheckResult | string> {
   const chosen = choosePlugin(
     plugins.filter((p) => p.type === "NodeAttestor"),
     name,
@@ -323,7 +323,7 @@ async function checkChosenPluginData(
   target: CheckTarget,
   chosen: PluginEntry,
   options: CheckOptions,
-): Promise<Result> {
+): Promise<CheckResult> {
   const data = setting(chosen.items, "plugin_data");
   const dataFile = setting(chosen.items, "plugin_data_file");
   const base = { plugin: chosen.name, method: target.method };
@@ -396,6 +396,42 @@ function readCapped(path: string): Uint8Array {
   return readBoundedFile(path, MAX_INPUT_BYTES);
 }
 
+/**
+ * check-config's verdict on FILE for a target word (server, agent, server-iam, agent-iam),
+ * or a usage problem as text.
+ */
+export async function checkConfigFile(
+  targetWord: string,
+  file: string,
+  options: CheckOptions & { name?: string; expandEnv?: boolean } = {},
+): Promise<CheckResult | string> {
+  const asked = TARGETS[targetWord];
+  if (asked === undefined) return `unknown target ${JSON.stringify(targetWord)}`;
+  const { side } = asked;
+  let bytes: Uint8Array;
+  try {
+    bytes = readCapped(file);
+  } catch (e) {
+    return `cannot read ${file}: ${(e as Error).message}`;
+  }
+  try {
+    // SPIRE's -expandEnv expands the whole file before parsing it.
+    const parsed = parse(
+      options.expandEnv ? expandEnv(Buffer.from(bytes).toString("utf8"), options.env ?? process.env) : bytes,
+    );
+    const plugins = findPlugins(parsed.root);
+    if (plugins === undefined) {
+      const method = asked.method ?? "aws_iid";
+      return { method, problems: await checkPluginData({ side, method }, parsed.root, options) };
+    }
+    const r = await checkWholeConfig(parsed.root, side, asked.method, plugins, options.name, options);
+    return typeof r === "string" ? `${file}: ${r}` : r;
+  } catch (e) {
+    if (!(e instanceof HclError)) throw e;
+    return { method: asked.method ?? "aws_iid", problems: [{ pos: e.pos, message: e.detail }] };
+  }
+}
+
 export async function runCheckConfig(
   argv: string[],
   io: CheckIo,
@@ -430,38 +466,12 @@ export async function runCheckConfig(
     io.err(USAGE);
     return 2;
   }
-  const { side } = asked;
-  let bytes: Uint8Array;
-  try {
-    bytes = readCapped(file);
-  } catch (e) {
-    io.err(`check-config: cannot read ${file}: ${(e as Error).message}`);
+  const result = await checkConfigFile(targetWord!, file, { ...options, name, expandEnv: expand });
+  if (typeof result === "string") {
+    io.err(`check-config: ${result}`);
     return 2;
   }
-
-  let result: Result;
-  try {
-    // SPIRE's -expandEnv expands the whole file before parsing it.
-    const parsed = parse(
-      expand ? expandEnv(Buffer.from(bytes).toString("utf8"), options.env ?? process.env) : bytes,
-    );
-    const plugins = findPlugins(parsed.root);
-    if (plugins === undefined) {
-      const method = asked.method ?? "aws_iid";
-      result = { method, problems: await checkPluginData({ side, method }, parsed.root, options) };
-    } else {
-      const r = await checkWholeConfig(parsed.root, side, asked.method, plugins, name, options);
-      if (typeof r === "string") {
-        io.err(`check-config: ${file}: ${r}`);
-        return 2;
-      }
-      result = r;
-    }
-  } catch (e) {
-    if (!(e instanceof HclError)) throw e;
-    result = { method: asked.method ?? "aws_iid", problems: [{ pos: e.pos, message: e.detail }] };
-  }
-
+  const { side } = asked;
   for (const note of result.notes ?? []) io.err(`${file}: ${note}`);
   const what = `${result.method} ${side} configuration${result.plugin !== undefined ? ` of NodeAttestor ${JSON.stringify(result.plugin)}` : ""}`;
   if (result.problems.length === 0) {
