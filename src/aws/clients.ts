@@ -71,49 +71,51 @@ export class AwsClientPool {
     this.maxClients = options.maxClients ?? 256;
   }
 
-  async ec2(account: string, region: string): Promise<EC2Client> {
-    const set = this.setFor(account, region);
-    if (set.ec2 === undefined) {
-      const { EC2Client } = await loadEc2();
-      set.ec2 ??= new EC2Client(await this.config(account, region));
-    }
-    return set.ec2;
+  ec2(account: string, region: string): Promise<EC2Client> {
+    return this.client("ec2", account, region, async () => (await loadEc2()).EC2Client);
   }
 
-  async iam(account: string, region: string): Promise<IAMClient> {
-    const set = this.setFor(account, region);
-    if (set.iam === undefined) {
-      const { IAMClient } = await loadIam();
-      set.iam ??= new IAMClient(await this.config(account, region));
-    }
-    return set.iam;
+  iam(account: string, region: string): Promise<IAMClient> {
+    return this.client("iam", account, region, async () => (await loadIam()).IAMClient);
   }
 
-  async eks(account: string, region: string): Promise<EKSClient> {
-    const set = this.setFor(account, region);
-    if (set.eks === undefined) {
-      const { EKSClient } = await loadEks();
-      set.eks ??= new EKSClient(await this.config(account, region));
-    }
-    return set.eks;
+  eks(account: string, region: string): Promise<EKSClient> {
+    return this.client("eks", account, region, async () => (await loadEks()).EKSClient);
   }
 
-  async autoscaling(account: string, region: string): Promise<AutoScalingClient> {
-    const set = this.setFor(account, region);
-    if (set.autoscaling === undefined) {
-      const { AutoScalingClient } = await loadAutoScaling();
-      set.autoscaling ??= new AutoScalingClient(await this.config(account, region));
-    }
-    return set.autoscaling;
+  autoscaling(account: string, region: string): Promise<AutoScalingClient> {
+    return this.client(
+      "autoscaling",
+      account,
+      region,
+      async () => (await loadAutoScaling()).AutoScalingClient,
+    );
   }
 
-  async organizations(account: string, region: string): Promise<OrganizationsClient> {
+  organizations(account: string, region: string): Promise<OrganizationsClient> {
+    return this.client(
+      "organizations",
+      account,
+      region,
+      async () => (await loadOrganizations()).OrganizationsClient,
+    );
+  }
+
+  /** The scope's client of one service, created on first use (its SDK module loaded then). */
+  private async client<K extends keyof ClientSet>(
+    service: K,
+    account: string,
+    region: string,
+    load: () => Promise<new (config: CommonClientConfig) => NonNullable<ClientSet[K]>>,
+  ): Promise<NonNullable<ClientSet[K]>> {
     const set = this.setFor(account, region);
-    if (set.organizations === undefined) {
-      const { OrganizationsClient } = await loadOrganizations();
-      set.organizations ??= new OrganizationsClient(await this.config(account, region));
-    }
-    return set.organizations;
+    const existing = set[service];
+    if (existing !== undefined) return existing;
+    const Client = await load();
+    const config = await this.config(account, region);
+    // Another call may have created it while this one loaded.
+    set[service] ??= new Client(config);
+    return set[service] as NonNullable<ClientSet[K]>;
   }
 
   /** Client config shared by every service (also used for STS). */

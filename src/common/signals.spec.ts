@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { Code, PluginError, unavailable } from "./errors";
+import { rejection } from "../testkit/recording";
+import { Code, unavailable } from "./errors";
 import { abortReason, cancelled, raceSignal, sleep, startDeadline, throwIfAborted } from "./signals";
 
 const never = new Promise<never>(() => {});
-
-async function rejection(p: Promise<unknown>): Promise<PluginError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof PluginError) return err;
-    throw err;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("abortReason", () => {
   it("passes a PluginError reason through", () => {

@@ -27,8 +27,8 @@ export interface EmbeddedCertificate {
   readonly der: string;
 }
 
-/** A certificate parsed once and kept with everything verification needs. */
-export interface TrustedCertificate {
+/** What names a trusted certificate in logs and `verify` output. */
+export interface CertificateIdentity {
   /** e.g. `aws-us-east-1-rsa2048`, or `aws_certificate:/etc/spire/new-region.pem`. */
   readonly name: string;
   readonly partition: string;
@@ -37,6 +37,10 @@ export interface TrustedCertificate {
   readonly source: CertificateSource;
   /** SHA-256 of the DER certificate, lowercase hex. */
   readonly fingerprint: string;
+}
+
+/** A certificate parsed once and kept with everything verification needs. */
+export interface TrustedCertificate extends CertificateIdentity {
   readonly keyType: "rsa" | "dsa";
   readonly keyBits: number;
   readonly publicKey: KeyObject;
@@ -45,15 +49,6 @@ export interface TrustedCertificate {
   /** Content octets of the serialNumber INTEGER. */
   readonly serialDer: Buffer;
   readonly notAfter: Date;
-}
-
-export interface CertificateIdentity {
-  readonly name: string;
-  readonly partition: string;
-  readonly region: string;
-  readonly kind: CertificateKind;
-  readonly source: CertificateSource;
-  readonly fingerprint: string;
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\r\n\t ]+)-----END CERTIFICATE-----/g;
@@ -72,7 +67,7 @@ export function pemCertificates(pem: string): Buffer[] {
  */
 export function parseTrustedCertificate(
   der: Buffer,
-  meta: { name: string; partition: string; region: string; kind: CertificateKind; source: CertificateSource },
+  meta: Omit<CertificateIdentity, "fingerprint">,
 ): TrustedCertificate {
   const x509 = new X509Certificate(der);
   const root = readRoot(der);

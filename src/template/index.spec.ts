@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Code, isPluginError, type PluginError } from "../common/errors";
+import { Code } from "../common/errors";
+import { caught } from "../testkit/recording";
 import {
   type AgentPathTemplateData,
   compileAgentPathTemplate,
@@ -15,16 +16,6 @@ const data = (tags: Record<string, string> = {}): AgentPathTemplateData => ({
   instanceId: "test-instance",
   tags: new Map(Object.entries(tags)),
 });
-
-function caught(fn: () => unknown): PluginError {
-  try {
-    fn();
-  } catch (err) {
-    if (isPluginError(err)) return err;
-    throw err;
-  }
-  throw new Error("expected a PluginError");
-}
 
 describe("agent_path_template: SPIRE's own cases", () => {
   it.each([

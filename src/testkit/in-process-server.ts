@@ -52,6 +52,21 @@ export function inProcessServerPlugin(
   });
 }
 
+/**
+ * A plugin configured with `hcl` (the scenario's plugin data by default) that has attested one
+ * fresh node: the AWS SDK modules load on first use, which on a busy machine can outlast a
+ * short aws_call_timeout or the window a spec measures.
+ */
+export async function warmServerPlugin(
+  scenario: Scenario,
+  options: InProcessServerOptions & { trustDomain: string; hcl?: string },
+): Promise<ServerAttestorPlugin> {
+  const plugin = inProcessServerPlugin(scenario, options);
+  await plugin.configure({ trustDomain: options.trustDomain }, options.hcl ?? scenario.pluginData());
+  await plugin.attest(attestContext(scenario.addNode().payload));
+  return plugin;
+}
+
 /** An Attest call as SPIRE server makes it for aws_iid (no challenge round trip). */
 export function attestContext(payload: Uint8Array, forwardedClientIp?: string): AttestRequestContext {
   return {

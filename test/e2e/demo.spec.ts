@@ -2,10 +2,11 @@
  * The demo a newcomer runs first (`npm run demo` = build + `dist/spire-aws-iid demo`), and the
  * bundle's command line as a person sees it.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProcessResult, runProcess } from "../run-process";
 import { type PrivateBundle, privateBundle, ROOT } from "./bundle";
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string })
@@ -21,22 +22,10 @@ afterAll(() => {
   bundle?.remove();
 });
 
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    // A person's shell, not a go-plugin host.
-    delete env.NodeAttestor;
-    const child = spawn(process.execPath, [bundle.path, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
+function run(args: string[]): Promise<ProcessResult> {
+  // A person's shell, not a go-plugin host.
+  return runProcess(process.execPath, [bundle.path, ...args], {
+    env: { ...process.env, NodeAttestor: undefined },
   });
 }
 

@@ -15,7 +15,7 @@
 import { appendFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../../src/common/errors";
-import { attestContext, inProcessServerPlugin } from "../../src/testkit/in-process-server";
+import { attestContext, warmServerPlugin } from "../../src/testkit/in-process-server";
 import { rejection } from "../../src/testkit/recording";
 import {
   SCENARIO_ACCOUNT,
@@ -48,12 +48,10 @@ describe("a flood of foreign-account documents", () => {
       const account = String(500_000_000_000 + a);
       for (let n = 0; n < NODES_PER_ACCOUNT; n++) foreign.push(scenario.addNode({ account }));
     }
-    const plugin = inProcessServerPlugin(scenario, {
+    const plugin = await warmServerPlugin(scenario, {
+      trustDomain: TD,
       aws: { instanceNotFoundRetries: 3, instanceNotFoundRetryDelayMs: 250 },
     });
-    await plugin.configure({ trustDomain: TD }, scenario.pluginData());
-    // Load the SDK before the clock starts (its first use is slow on a busy machine).
-    await plugin.attest(attestContext(scenario.addNode().payload));
     scenario.aws.server.calls.reset();
 
     const started = Date.now();

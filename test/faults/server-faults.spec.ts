@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, isPluginError } from "../../src/common/errors";
 import type { ServerAttestorPlugin } from "../../src/spire/contracts";
 import type { Fault } from "../../src/testkit/aws-fake/faults";
-import { attestContext, inProcessServerPlugin } from "../../src/testkit/in-process-server";
+import { attestContext, inProcessServerPlugin, warmServerPlugin } from "../../src/testkit/in-process-server";
 import {
   MANAGEMENT_ACCOUNT,
   OTHER_ACCOUNT,
@@ -38,12 +38,8 @@ beforeAll(async () => {
   // Rate limits off: the faults below are the only trouble.
   scenario = await startScenario({ ec2RateLimits: [] });
   scenario.addOrgAccount(SCENARIO_ACCOUNT);
-  // The AWS SDK modules load on first use; on a busy machine that alone can outlast the short
-  // aws_call_timeout below, and the first case would time out before its faulted call was sent.
-  const warm = newPlugin();
-  await warm.configure({ trustDomain: TD }, scenario.pluginData());
-  await warm.attest(ctx(scenario.addNode().payload));
-  await warm.close();
+  // Else the first case could time out loading the SDK before its faulted call was sent.
+  await (await warmServerPlugin(scenario, { trustDomain: TD })).close();
 });
 afterAll(async () => {
   await scenario?.close();

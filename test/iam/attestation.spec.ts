@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Code, type PluginError } from "../../src/common/errors";
+import { Code } from "../../src/common/errors";
 import { createIamServerPluginWith } from "../../src/iam/server-plugin";
 import {
   encodeHello,
@@ -12,6 +12,7 @@ import {
   GET_CALLER_IDENTITY_BODY,
   type SignedStsRequest,
 } from "../../src/iam/wire";
+import { rejection } from "../../src/testkit/recording";
 import {
   ACCOUNT,
   agentPlugin,
@@ -25,15 +26,6 @@ import {
 } from "./harness";
 
 const BASE_SERVER = `allowed_account_ids = ["${ACCOUNT}"]`;
-
-async function rejection(p: Promise<unknown>): Promise<PluginError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as PluginError;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Signs like a (mis)behaving agent would, with full control over what is signed. */
 async function signCustom(

@@ -1,7 +1,7 @@
 /** The Go interop host (test/interop/host, go-plugin v1.8.0), built once per test process. */
-import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 import { goBuild } from "../go-toolchain";
+import { runProcess } from "../run-process";
 
 const root = resolve(__dirname, "../..");
 export const GO_HOST = join(root, "test", "interop", "bin", "spire-host-go");
@@ -27,32 +27,15 @@ export interface HostRun {
  * without blocking this process, where the loopback fakes it talks to live. `env` is the whole
  * environment; entries set to undefined are left out.
  */
-export function runGoHostAsync(
+export async function runGoHostAsync(
   command: string,
   args: string[],
   env: Record<string, string | undefined>,
 ): Promise<HostRun> {
-  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string
-  >;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: clean, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString("utf8");
-    });
-    child.on("error", reject);
-    child.on("close", (status) => {
-      const events = stdout
-        .split("\n")
-        .filter((l) => l.trim() !== "")
-        .map((l) => JSON.parse(l) as HostEvent);
-      resolve({ status, events, stderr });
-    });
-  });
+  const { status, stdout, stderr } = await runProcess(command, args, { env });
+  const events = stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as HostEvent);
+  return { status, events, stderr };
 }

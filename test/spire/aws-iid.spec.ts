@@ -9,7 +9,7 @@
  * its own temp dir. The last test stops everything with SIGTERM and checks that no plugin
  * process is left.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,7 @@ import {
   selectorsOf,
   settledProcessCount,
   spireServerCommand,
+  stopAll,
   TRUST_DOMAIN,
 } from "./harness";
 
@@ -101,13 +102,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  for (const a of agents) await a.stop().catch(() => undefined);
-  await server?.stop().catch(() => undefined);
-  await imds?.close();
-  await scenario?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ agents, server, fakes: [imds, scenario], dir }));
 
 describe("real SPIRE 1.13.3 with the plugin as NodeAttestor aws_iid", () => {
   it("attests an agent: SVID, agent list with the agent ID and selectors, a workload SVID through a plugin selector", async () => {

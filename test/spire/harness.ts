@@ -11,9 +11,18 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { type ProcessResult, runProcess } from "../run-process";
 import { REPO_ROOT, SPIRE_AGENT, SPIRE_SERVER } from "./build";
 
 export const TRUST_DOMAIN = "example.org";
@@ -116,11 +125,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /**
  * One SPIRE process (server or agent) with its JSON log collected line by line. stdout and
@@ -459,19 +464,24 @@ export function spireServerCommand(args: readonly string[]): Promise<CliResult> 
   return runCommand(SPIRE_SERVER, args);
 }
 
-/** Runs a command to its end without blocking the event loop (the fakes live in this process). */
+/** Runs a command to its end (bounded by the CLI timeout) without blocking the fakes in this process. */
 export function runCommand(binary: string, args: readonly string[]): Promise<CliResult> {
-  return new Promise((resolveRun) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], timeout: CLI_TIMEOUT_MS });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    child.once("error", (err) => resolveRun({ status: -1, stdout, stderr: `${stderr}${err.message}` }));
-    child.once("close", (status) => resolveRun({ status, stdout, stderr }));
-  });
+  return runProcess(binary, args, { timeoutMs: CLI_TIMEOUT_MS });
+}
+
+/** What a spec or bench run started; a part is undefined when the run failed before starting it. */
+export interface SpireRun {
+  agents: readonly SpireAgent[];
+  server: SpireServer | undefined;
+  /** Loopback fakes (IMDS, AWS), closed once SPIRE has stopped. */
+  fakes: readonly ({ close(): Promise<void> } | undefined)[];
+  dir: string | undefined;
+}
+
+/** Stops everything a run started, agents before their server, and removes its directory. */
+export async function stopAll(run: SpireRun): Promise<void> {
+  for (const a of run.agents) await a.stop().catch(() => undefined);
+  await run.server?.stop().catch(() => undefined);
+  for (const fake of run.fakes) await fake?.close();
+  if (run.dir !== undefined) rmSync(run.dir, { recursive: true, force: true });
 }

@@ -3,7 +3,7 @@
  * at all. The plugin tells server from agent by what SPIRE offers it at Init, and runs aws_iam
  * when its file is named spire-aws-iam (docs/configuration.md, "Plugin side and method").
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import {
   SpireAgent,
   SpireServer,
   settledProcessCount,
+  stopAll,
   TRUST_DOMAIN,
 } from "./harness";
 
@@ -54,13 +55,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  for (const a of agents) await a.stop().catch(() => undefined);
-  await server?.stop().catch(() => undefined);
-  await imds?.close();
-  await scenario?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ agents, server, fakes: [imds, scenario], dir }));
 
 describe("real SPIRE 1.13.3 with the plugin and no plugin_args", () => {
   it("aws_iid and aws_iam agents attest; SIGTERM leaves no plugin process", async () => {

@@ -17,7 +17,7 @@
  * AWS_EC2_METADATA_DISABLED=true, so neither SDK ever looks for IMDS credentials; the agent's
  * IMDS client needs it unset, and only ever talks to its explicit loopback endpoint.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CallRecord } from "../../src/testkit/aws-fake/call-log";
@@ -32,6 +32,7 @@ import {
   SpireServer,
   selectorsOf,
   settledProcessCount,
+  stopAll,
 } from "./harness";
 import type { RealNode } from "./real-nodes";
 
@@ -171,10 +172,6 @@ export async function attestSideBySide(
       leftoverPlugins,
     };
   } finally {
-    for (const a of agents) await a.stop().catch(() => undefined);
-    await server?.stop().catch(() => undefined);
-    await imds?.close();
-    await aws.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stopAll({ agents, server, fakes: [imds, aws], dir });
   }
 }

@@ -3,33 +3,17 @@
  * pagination (MaxRecords ≤ 100, as AWS). Unknown names are absent from the result, as in AWS.
  */
 import { FakeAwsError, type RenderedResponse, xmlEscape, xmlResponse } from "./protocol";
-import type { FakeRequest, RateLimit, ServiceFake } from "./server";
-import { type AwsWorld, type CallerDirectory, callerAccount } from "./world";
+import type { FakeRequest } from "./server";
+import { WorldServiceFake } from "./world";
 
 const ASG_NS = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
-export interface FakeAutoScalingOptions {
-  rateLimits?: readonly RateLimit[];
-}
-
-export class FakeAutoScaling implements ServiceFake {
+export class FakeAutoScaling extends WorldServiceFake {
   readonly service = "autoscaling";
   readonly protocol = "query" as const;
-  readonly rateLimits: readonly RateLimit[];
-
-  constructor(
-    private readonly world: AwsWorld,
-    private readonly callers: CallerDirectory,
-    options: FakeAutoScalingOptions = {},
-  ) {
-    this.rateLimits = options.rateLimits ?? [];
-  }
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = callerAccount(this.callers, req.accessKeyId, {
-      unknown: [403, "InvalidClientTokenId"],
-      expired: [403, "ExpiredToken"],
-    });
+    const account = this.callerAccount(req);
     if (req.action !== "DescribeAutoScalingGroups") {
       throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
     }

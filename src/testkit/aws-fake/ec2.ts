@@ -14,13 +14,13 @@
  *   many calls that ask for it.
  */
 import { FakeAwsError, nextRequestId, type RenderedResponse, xmlEscape } from "./protocol";
-import type { FakeRequest, RateLimit, ServiceFake } from "./server";
+import type { FakeRequest, RateLimit } from "./server";
 import {
   type AwsWorld,
   type CallerDirectory,
-  callerAccount,
   INSTANCE_STATE_CODES,
   type WorldInstance,
+  WorldServiceFake,
 } from "./world";
 
 const EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/";
@@ -51,31 +51,18 @@ export const EC2_RATE_LIMITS: readonly RateLimit[] = [
   },
 ];
 
-export interface FakeEc2Options {
-  /** Token buckets; default EC2_RATE_LIMITS. Pass [] to disable throttling. */
-  rateLimits?: readonly RateLimit[];
-}
-
-export class FakeEc2 implements ServiceFake {
+export class FakeEc2 extends WorldServiceFake {
   readonly service = "ec2";
   readonly protocol = "ec2" as const;
-  readonly rateLimits: readonly RateLimit[];
   /** Instance IDs each DescribeInstances call asked for (by ID or instance-id filter). */
   readonly requestedIds: string[][] = [];
 
-  constructor(
-    private readonly world: AwsWorld,
-    private readonly callers: CallerDirectory,
-    options: FakeEc2Options = {},
-  ) {
-    this.rateLimits = options.rateLimits ?? EC2_RATE_LIMITS;
+  constructor(world: AwsWorld, callers: CallerDirectory, rateLimits: readonly RateLimit[] = EC2_RATE_LIMITS) {
+    super(world, callers, rateLimits);
   }
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = callerAccount(this.callers, req.accessKeyId, {
-      unknown: [401, "AuthFailure"],
-      expired: [400, "RequestExpired"],
-    });
+    const account = this.callerAccount(req);
     switch (req.action) {
       case "DescribeInstances":
         return this.describeInstances(req, account);

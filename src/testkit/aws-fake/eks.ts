@@ -4,28 +4,15 @@
  * give ResourceNotFoundException (404) as EKS does.
  */
 import { FakeAwsError, jsonResponse, type RenderedResponse } from "./protocol";
-import type { FakeRequest, RateLimit, ServiceFake } from "./server";
-import { type AwsWorld, type CallerDirectory, callerAccount } from "./world";
+import type { FakeRequest } from "./server";
+import { type AwsWorld, WorldServiceFake } from "./world";
 
 const NODEGROUPS_PATH = /^\/clusters\/([^/]+)\/node-groups\/?$/;
 const NODEGROUP_PATH = /^\/clusters\/([^/]+)\/node-groups\/([^/]+)$/;
 
-export interface FakeEksOptions {
-  rateLimits?: readonly RateLimit[];
-}
-
-export class FakeEks implements ServiceFake {
+export class FakeEks extends WorldServiceFake {
   readonly service = "eks";
   readonly protocol = "rest-json" as const;
-  readonly rateLimits: readonly RateLimit[];
-
-  constructor(
-    private readonly world: AwsWorld,
-    private readonly callers: CallerDirectory,
-    options: FakeEksOptions = {},
-  ) {
-    this.rateLimits = options.rateLimits ?? [];
-  }
 
   actionOf(method: string, path: string): string {
     if (method === "GET" && NODEGROUPS_PATH.test(path)) return "ListNodegroups";
@@ -34,10 +21,7 @@ export class FakeEks implements ServiceFake {
   }
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = callerAccount(this.callers, req.accessKeyId, {
-      unknown: [403, "UnrecognizedClientException"],
-      expired: [403, "ExpiredTokenException"],
-    });
+    const account = this.callerAccount(req);
     const list = NODEGROUPS_PATH.exec(req.path);
     if (req.action === "ListNodegroups" && list !== null) {
       const cluster = this.cluster(account, req.region, decodeURIComponent(list[1]!));

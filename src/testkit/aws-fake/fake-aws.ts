@@ -10,7 +10,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { FakeAutoScaling } from "./autoscaling";
-import { EC2_RATE_LIMITS, FakeEc2 } from "./ec2";
+import { FakeEc2 } from "./ec2";
 import { FakeEks } from "./eks";
 import { FakeIam } from "./iam";
 import { FakeOrganizations } from "./organizations";
@@ -51,8 +51,8 @@ export class FakeAws {
     const sts = new FakeSts();
     const callers = stsCallerDirectory(sts);
     const server = await AwsFakeServer.start({ accountOf: (k) => sts.accountOf(k) });
-    const ec2 = new FakeEc2(world, callers, { rateLimits: options.ec2RateLimits ?? EC2_RATE_LIMITS });
-    const iam = new FakeIam(world, callers, { rateLimits: options.iamRateLimits ?? [] });
+    const ec2 = new FakeEc2(world, callers, options.ec2RateLimits);
+    const iam = new FakeIam(world, callers, options.iamRateLimits);
     const eks = new FakeEks(world, callers);
     const autoscaling = new FakeAutoScaling(world, callers);
     const organizations = new FakeOrganizations({

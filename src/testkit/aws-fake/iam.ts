@@ -4,34 +4,17 @@
  * NoSuchEntity (404) as IAM does.
  */
 import { FakeAwsError, type RenderedResponse, xmlEscape, xmlResponse } from "./protocol";
-import type { FakeRequest, RateLimit, ServiceFake } from "./server";
-import { type AwsWorld, type CallerDirectory, callerAccount } from "./world";
+import type { FakeRequest } from "./server";
+import { WorldServiceFake } from "./world";
 
 const IAM_NS = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-export interface FakeIamOptions {
-  /** Token buckets (IAM publishes none; default: no throttling). */
-  rateLimits?: readonly RateLimit[];
-}
-
-export class FakeIam implements ServiceFake {
+export class FakeIam extends WorldServiceFake {
   readonly service = "iam";
   readonly protocol = "query" as const;
-  readonly rateLimits: readonly RateLimit[];
-
-  constructor(
-    private readonly world: AwsWorld,
-    private readonly callers: CallerDirectory,
-    options: FakeIamOptions = {},
-  ) {
-    this.rateLimits = options.rateLimits ?? [];
-  }
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = callerAccount(this.callers, req.accessKeyId, {
-      unknown: [403, "InvalidClientTokenId"],
-      expired: [403, "ExpiredToken"],
-    });
+    const account = this.callerAccount(req);
     if (req.action !== "GetInstanceProfile") {
       throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
     }

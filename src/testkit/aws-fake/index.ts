@@ -1,7 +1,7 @@
-export { FakeAutoScaling, type FakeAutoScalingOptions } from "./autoscaling";
+export { FakeAutoScaling } from "./autoscaling";
 export { CallLog, type CallRecord } from "./call-log";
-export { EC2_RATE_LIMITS, FakeEc2, type FakeEc2Options, isUnfilteredDescribe } from "./ec2";
-export { FakeEks, type FakeEksOptions } from "./eks";
+export { EC2_RATE_LIMITS, FakeEc2, isUnfilteredDescribe } from "./ec2";
+export { FakeEks } from "./eks";
 export {
   FakeAws,
   type FakeAwsOptions,
@@ -10,7 +10,7 @@ export {
   stsCallerDirectory,
 } from "./fake-aws";
 export { type Fault, type FaultMatch, FaultPlan } from "./faults";
-export { FakeIam, type FakeIamOptions } from "./iam";
+export { FakeIam } from "./iam";
 export {
   type AccountFieldMode,
   type FakeAccount,
@@ -50,7 +50,6 @@ export {
   type AutoScalingGroupSpec,
   AwsWorld,
   type CallerDirectory,
-  callerAccount,
   type EksClusterSpec,
   INSTANCE_STATE_CODES,
   type InstanceProfileSpec,

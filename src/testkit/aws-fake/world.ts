@@ -6,7 +6,8 @@
  * simply not there).
  */
 import { randomBytes } from "node:crypto";
-import { FakeAwsError } from "./protocol";
+import { type AwsProtocol, FakeAwsError, type RenderedResponse } from "./protocol";
+import type { FakeRequest, RateLimit, ServiceFake } from "./server";
 
 export type InstanceStateName =
   | "pending"
@@ -278,29 +279,50 @@ function locationKey(account: string, region: string): string {
   return `${account}/${region}`;
 }
 
+type WorldProtocol = Extract<AwsProtocol, "ec2" | "query" | "rest-json">;
+
 /**
- * The caller's account, or the error the service gives for unknown or expired keys. The
- * error codes differ per service, and the SDK's retry and our classification depend on them.
+ * What each protocol family answers for an unknown or an expired key. The codes differ per
+ * service, and the SDK's retry and our classification depend on them.
  */
-export function callerAccount(
-  callers: CallerDirectory,
-  accessKeyId: string,
-  errors: { unknown: [number, string]; expired: [number, string] },
-): string {
-  const account = callers.accountOf(accessKeyId);
-  if (account === undefined) {
-    throw new FakeAwsError(
-      errors.unknown[0],
-      errors.unknown[1],
-      "The security token included in the request is invalid.",
-    );
+const CALLER_ERRORS: Record<WorldProtocol, { unknown: [number, string]; expired: [number, string] }> = {
+  ec2: { unknown: [401, "AuthFailure"], expired: [400, "RequestExpired"] },
+  query: { unknown: [403, "InvalidClientTokenId"], expired: [403, "ExpiredToken"] },
+  "rest-json": { unknown: [403, "UnrecognizedClientException"], expired: [403, "ExpiredTokenException"] },
+};
+
+/** A service fake (EC2, IAM, EKS, Auto Scaling) that answers from the world model for the caller's account. */
+export abstract class WorldServiceFake implements ServiceFake {
+  abstract readonly service: string;
+  abstract readonly protocol: WorldProtocol;
+
+  constructor(
+    protected readonly world: AwsWorld,
+    private readonly callers: CallerDirectory,
+    /** Token buckets; none unless the service's test asks. */
+    readonly rateLimits: readonly RateLimit[] = [],
+  ) {}
+
+  abstract handle(req: FakeRequest): RenderedResponse | Promise<RenderedResponse>;
+
+  /** The caller's account, or the error the service gives for unknown or expired keys. */
+  protected callerAccount(req: FakeRequest): string {
+    const errors = CALLER_ERRORS[this.protocol];
+    const account = this.callers.accountOf(req.accessKeyId);
+    if (account === undefined) {
+      throw new FakeAwsError(
+        errors.unknown[0],
+        errors.unknown[1],
+        "The security token included in the request is invalid.",
+      );
+    }
+    if (this.callers.isExpired?.(req.accessKeyId) === true) {
+      throw new FakeAwsError(
+        errors.expired[0],
+        errors.expired[1],
+        "The security token included in the request is expired",
+      );
+    }
+    return account;
   }
-  if (callers.isExpired?.(accessKeyId) === true) {
-    throw new FakeAwsError(
-      errors.expired[0],
-      errors.expired[1],
-      "The security token included in the request is expired",
-    );
-  }
-  return account;
 }
