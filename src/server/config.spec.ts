@@ -127,6 +127,18 @@ describe("server config", () => {
     ).toMatch(/use one or the other/);
   });
 
+  it("refuses a management_account_id that is not 12 digits and a management_account_region that is no region name, which SPIRE accepts", () => {
+    const org = (keys: string): string[] =>
+      problems(`verify_organization {\n assume_org_role = "r"\n${keys}\n}`);
+    expect(org(' management_account_id = "12345"')).toEqual([
+      "At 3:26: verify_organization.management_account_id: must be a 12-digit account id",
+    ]);
+    expect(org(' management_account_id = "123456789012"\n management_account_region = "us_west_2"')).toEqual([
+      'At 4:30: verify_organization.management_account_region: "us_west_2" is not a region name',
+    ]);
+    expect(org(' management_account_id = "123456789012"\n management_account_region = "eu-west-1"')).toEqual([]);
+  });
+
   it("checks our own keys", () => {
     expect(problems("validate_eks_cluster_membership {}")[0]).toMatch(/at least one cluster/);
     expect(problems('allowed_account_ids = ["12345"]')[0]).toMatch(/not a 12-digit account id/);
