@@ -9,11 +9,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { Code, describeError, PluginError, permissionDenied } from "../common/errors";
-import type { LogFields, Logger } from "../common/logger";
+import type { LogFields } from "../common/logger";
 import { raceSignal, startDeadline } from "../common/signals";
 import { ConfigurationError } from "../hcl/schema";
-import { OrgMembershipCache, orgMembershipOptions } from "../org";
-import { coreConfigProblems } from "../server/agent-id";
+import type { OrgMembershipCache } from "../org";
 import type {
   AgentAttributes,
   AttestRequestContext,
@@ -24,6 +23,7 @@ import type {
 } from "../spire/contracts";
 import {
   decide,
+  organizationCache,
   type ServerMethod,
   type ServerRuntime,
   serverPluginShell,
@@ -45,20 +45,12 @@ export const IAM_PLUGIN_NAME = "aws_iam";
 /** Teleport's iamJoinRequestTimeout and the "within 1 minute". */
 export const CHALLENGE_TTL_MS = 60_000;
 
-/**
- * Organization membership, when configured: resolve if the account is a member, throw
- * PluginError (PermissionDenied / Unavailable) otherwise. See docs/aws-iam.md.
- */
-export type OrgMembershipCheck = (account: string, signal: AbortSignal) => Promise<void>;
-
 export interface IamServerPluginOptions {
   /** Where AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL are read from; process.env by default. */
   env?: NodeJS.ProcessEnv;
   now?: () => number;
   challengeTtlMs?: number;
   stsTimeoutMs?: number;
-  /** Replaces the verify_organization cache (tests). */
-  organization?: OrgMembershipCheck;
 }
 
 interface ActiveConfig {
@@ -73,7 +65,7 @@ interface ActiveConfig {
 export const createIamServerPlugin: ServerPluginFactory = (env: PluginEnvironment): ServerAttestorPlugin =>
   createIamServerPluginWith(env, {});
 
-/** The factory with test seams (clock, env, timeouts, organization hook). */
+/** The factory with test seams (clock, env, timeouts). */
 export function createIamServerPluginWith(
   env: PluginEnvironment,
   options: IamServerPluginOptions,
@@ -83,28 +75,22 @@ export function createIamServerPluginWith(
 
 class IamMethod implements ServerMethod {
   readonly name = IAM_PLUGIN_NAME;
-  private readonly log: Logger;
 
   constructor(
     private readonly env: PluginEnvironment,
     private readonly options: IamServerPluginOptions,
-  ) {
-    this.log = env.logger.with({ method: IAM_PLUGIN_NAME });
-  }
+  ) {}
 
   async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
     const active = await this.activeConfig(core, hcl);
     const { config, forwardTarget } = active;
-    if (live && config.organization !== undefined && this.options.organization === undefined) {
-      active.orgCache = new OrgMembershipCache(
-        orgMembershipOptions(config.organization, {
-          partition: config.organization.partition,
-          credentials: undefined,
-          callTimeoutMs: config.awsCallTimeoutMs,
-          logger: this.log.with({ subsystem: "organization" }),
-          metrics: this.env.hostServices.metrics,
-        }),
-      );
+    const org = config.organization;
+    if (live && org !== undefined) {
+      active.orgCache = await organizationCache(this.env, org, {
+        partition: org.partition,
+        credentials: undefined,
+        callTimeoutMs: config.awsCallTimeoutMs,
+      });
     }
     const notes: string[] = [];
     if (config.serverIdHeaderValue === undefined) {
@@ -170,11 +156,7 @@ class IamMethod implements ServerMethod {
     trace.account = principal.account;
     trace.principal_arn = principal.principalArn;
     checkPolicy(principal, config);
-    if (this.options.organization !== undefined) {
-      await this.options.organization(principal.account, ctx.signal);
-    } else if (active.orgCache !== undefined) {
-      await active.orgCache.assertMember(principal.account, ctx.signal);
-    }
+    await active.orgCache?.assertMember(principal.account, ctx.signal);
     // Default layout or agent_path_template; SPIFFE path rules re-checked either way.
     const spiffeId = iamAgentId(active.trustDomain, config.agentPathTemplate, principal);
     trace.agent_id = spiffeId;
@@ -200,8 +182,6 @@ class IamMethod implements ServerMethod {
   }
 
   private async activeConfig(core: CoreConfig, hcl: string): Promise<ActiveConfig> {
-    const coreProblems = coreConfigProblems(core);
-    if (coreProblems.length > 0) throw new ConfigurationError(coreProblems);
     const prepared = await prepareIamServerConfig(hcl);
     if (prepared.config === undefined) throw new ConfigurationError(prepared.problems);
     const config = prepared.config;

@@ -10,12 +10,16 @@ import type { Logger } from "../common/logger";
 import { ConfigurationError } from "../hcl/schema";
 import { CertificateStore } from "../iid/certificate-store";
 import { decodeAttestationPayload } from "../iid/payload";
-import type { OrgMembershipCache, OrgSettings } from "../org";
+import type { OrgSettings } from "../org";
 import type { CoreConfig, PluginEnvironment, ServerAttestorPlugin } from "../spire/contracts";
-import { type ServerMethod, type ServerRuntime, serverPluginShell } from "../spire/server-plugin-shell";
-import { coreConfigProblems } from "./agent-id";
+import {
+  organizationCache,
+  type ServerMethod,
+  type ServerRuntime,
+  serverPluginShell,
+} from "../spire/server-plugin-shell";
 import { type AttestDependencies, attestNode } from "./attest";
-import { awsAccessSettings, type ServerConfig } from "./config";
+import { awsAccessSettings } from "./config";
 import { prepareServerConfig } from "./configuration";
 import { securityNotes } from "./security-notes";
 
@@ -59,15 +63,13 @@ class AwsIidMethod implements ServerMethod {
 
   /** Everything Configure needs, or an InvalidArgument listing every problem. No side effect on failure. */
   async build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
-    const coreProblems = coreConfigProblems(core);
-    if (coreProblems.length > 0) throw new ConfigurationError(coreProblems);
     const prepared = await prepareServerConfig(hcl, { env: this.options.env ?? process.env });
     if (prepared.config === undefined) throw new ConfigurationError(prepared.problems);
     const { config, certificates, template } = prepared.config;
     const store = CertificateStore.withOperatorCertificates(certificates);
 
-    // The AWS layers load the SDK lazily; importing them here keeps the handshake fast.
-    const [{ createAwsAccess }, org] = await Promise.all([import("../aws"), import("../org")]);
+    // The AWS layer loads the SDK lazily; importing it here keeps the handshake fast.
+    const { createAwsAccess } = await import("../aws");
     const aws: AwsAccess = createAwsAccess({
       accessKeyId: config.credentials?.accessKeyId,
       secretAccessKey: config.credentials?.secretAccessKey,
@@ -77,7 +79,16 @@ class AwsIidMethod implements ServerMethod {
       metrics: this.env.hostServices.metrics,
       ...this.options.aws,
     });
-    const orgCache = live ? this.orgCache(config, org) : undefined;
+    const org = config.verifyOrganization;
+    const orgCache =
+      live && org !== undefined
+        ? await organizationCache(this.env, org, {
+            partition: config.partition,
+            credentials: config.credentials,
+            callTimeoutMs: config.awsCallTimeout.ms,
+            ...this.options.org,
+          })
+        : undefined;
 
     const deps: AttestDependencies = {
       trustDomain: core.trustDomain,
@@ -117,19 +128,5 @@ class AwsIidMethod implements ServerMethod {
         await aws.close();
       },
     };
-  }
-
-  private orgCache(config: ServerConfig, org: typeof import("../org")): OrgMembershipCache | undefined {
-    if (config.verifyOrganization === undefined) return undefined;
-    return new org.OrgMembershipCache(
-      org.orgMembershipOptions(config.verifyOrganization, {
-        partition: config.partition,
-        credentials: config.credentials,
-        callTimeoutMs: config.awsCallTimeout.ms,
-        logger: this.log.with({ subsystem: "organization" }),
-        metrics: this.env.hostServices.metrics,
-        ...this.options.org,
-      }),
-    );
   }
 }

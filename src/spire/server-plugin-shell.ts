@@ -10,12 +10,19 @@
  * - Every attestation ends in one decision log line (INFO accepted, WARN rejected, ERROR for a
  *   bug) carrying what the method learned, and one `<method>.attest{result}` count.
  *
+ * - The core configuration (trust domain) is checked here before either method sees it, and
+ *   verify_organization's cache is built by `organizationCache`, so both methods refuse a bad
+ *   core configuration and check membership the same way.
+ *
  * A method supplies `build` and its runtime's `attest`, which returns its decision and trace
  * instead of throwing, so the decision line has the trace of a rejection too.
  */
 import { Code, codeName, describeError, failedPrecondition, isPluginError } from "../common/errors";
 import type { LogFields, Logger, LogLevel } from "../common/logger";
-import type { OrgMembershipCache } from "../org";
+import { ConfigurationError } from "../hcl/schema";
+import type { OrgMembershipCache, OrgSettings } from "../org";
+import { coreConfigProblems } from "../server/agent-id";
+import type { OrgConfig } from "../server/config";
 import type { AttestLimits } from "./attest-limiter";
 import type {
   AgentAttributes,
@@ -63,7 +70,10 @@ export interface ServerRuntime {
 export interface ServerMethod {
   /** SPIRE's plugin name: the prefix of the metrics and of the "Configured" line. */
   readonly name: string;
-  /** A complete runtime or a PluginError (InvalidArgument listing every problem); no side effect on failure. `live` is false for Validate. */
+  /**
+   * A complete runtime or a PluginError (InvalidArgument listing every problem); no side effect
+   * on failure. `core`'s trust domain is valid. `live` is false for Validate.
+   */
   build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime>;
   /** The first message's size and shape, before the stream is admitted (throws a PluginError). */
   checkPayload(payload: Uint8Array): void;
@@ -71,6 +81,25 @@ export interface ServerMethod {
 
 export function serverPluginShell(env: PluginEnvironment, method: ServerMethod): ServerAttestorPlugin {
   return new ServerPluginShell(env, method);
+}
+
+/**
+ * verify_organization's membership cache for a live runtime, logging and counting through the
+ * plugin's environment. Loads src/org (and, on first use, the Organizations SDK) only here.
+ */
+export async function organizationCache(
+  env: PluginEnvironment,
+  org: OrgConfig,
+  settings: Omit<OrgSettings, "logger" | "metrics">,
+): Promise<OrgMembershipCache> {
+  const { OrgMembershipCache, orgMembershipOptions } = await import("../org");
+  return new OrgMembershipCache(
+    orgMembershipOptions(org, {
+      ...settings,
+      logger: env.logger.with({ subsystem: "organization" }),
+      metrics: env.hostServices.metrics,
+    }),
+  );
 }
 
 class ServerPluginShell implements ServerAttestorPlugin {
@@ -86,7 +115,7 @@ class ServerPluginShell implements ServerAttestorPlugin {
   }
 
   async configure(core: CoreConfig, hcl: string): Promise<void> {
-    const next = await this.method.build(core, hcl, true);
+    const next = await this.build(core, hcl, true);
     const previous = this.runtime;
     this.runtime = next;
     this.env.setLogLevel(next.logLevel);
@@ -109,7 +138,7 @@ class ServerPluginShell implements ServerAttestorPlugin {
 
   async validate(core: CoreConfig, hcl: string): Promise<ValidateResult> {
     try {
-      const runtime = await this.method.build(core, hcl, false);
+      const runtime = await this.build(core, hcl, false);
       await runtime.close();
       return { valid: true, notes: [...runtime.notes] };
     } catch (err) {
@@ -168,6 +197,12 @@ class ServerPluginShell implements ServerAttestorPlugin {
     const runtime = this.runtime;
     this.runtime = undefined;
     await runtime?.close();
+  }
+
+  private build(core: CoreConfig, hcl: string, live: boolean): Promise<ServerRuntime> {
+    const problems = coreConfigProblems(core);
+    if (problems.length > 0) throw new ConfigurationError(problems);
+    return this.method.build(core, hcl, live);
   }
 
   /** Closes a replaced runtime once attestations that started with it have had their time. */

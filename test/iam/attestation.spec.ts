@@ -490,19 +490,6 @@ describe("aws_iam attestation against a SigV4-verifying STS fake", () => {
         await rm(dir, { recursive: true, force: true });
       }
     });
-
-    it("an organization hook refusal is passed through", async () => {
-      const server = createIamServerPluginWith(testEnvironment(), {
-        env: { AWS_ENDPOINT_URL_STS: rig.fake.url },
-        organization: async (account) => {
-          const { permissionDenied } = await import("../../src/common/errors");
-          throw permissionDenied(`account ${account} is not a member of the organization`);
-        },
-      });
-      await server.configure({ trustDomain: TRUST_DOMAIN }, BASE_SERVER);
-      const err = await rejection(attest(server, await agentPlugin(rig.creds)));
-      expect(err.message).toContain("not a member of the organization");
-    });
   });
 
   describe("transient trouble is Unavailable", () => {
