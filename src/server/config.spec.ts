@@ -136,7 +136,9 @@ describe("server config", () => {
     expect(org(' management_account_id = "123456789012"\n management_account_region = "us_west_2"')).toEqual([
       'At 4:30: verify_organization.management_account_region: "us_west_2" is not a region name',
     ]);
-    expect(org(' management_account_id = "123456789012"\n management_account_region = "eu-west-1"')).toEqual([]);
+    expect(org(' management_account_id = "123456789012"\n management_account_region = "eu-west-1"')).toEqual(
+      [],
+    );
   });
 
   it("checks our own keys", () => {
