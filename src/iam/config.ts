@@ -30,7 +30,7 @@ import {
   sortProblems,
   type VerifyOrganizationBlock,
 } from "../server/config";
-import type { CompiledPathTemplate } from "../template";
+import { type CompiledPathTemplate, prepareTemplateFunctions } from "../template";
 import { compileIamAgentPathTemplate } from "./agent-path";
 import {
   agentStsEndpoint,
@@ -150,6 +150,12 @@ function reporter(
 export async function prepareIamServerConfig(
   input: ConfigInput,
 ): Promise<ConfigParseResult<IamServerConfig>> {
+  // A body parsed elsewhere (check-config's) is not text to look into: load what it may call.
+  await prepareTemplateFunctions(
+    typeof input === "string" || input instanceof Uint8Array
+      ? Buffer.from(input).toString("utf8")
+      : undefined,
+  );
   const decoded = iamServerConfigFromAst(input);
   const org = decoded.config?.organization;
   if (org?.mode !== "file") return decoded;

@@ -12,7 +12,12 @@ import { type ConfigProblem, parseForDecoding } from "../hcl/schema";
 import type { TrustedCertificate } from "../iid/certificate";
 import { loadOperatorCertificate, MAX_OPERATOR_CERTIFICATES } from "../iid/certificate-store";
 import { validateAccountListFile } from "../org/account-list-file";
-import { type CompiledTemplate, compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../template";
+import {
+  type CompiledTemplate,
+  compileAgentPathTemplate,
+  DEFAULT_AGENT_PATH_TEMPLATE,
+  prepareTemplateFunctions,
+} from "../template";
 import {
   type ConfigParseResult,
   type ServerConfig,
@@ -50,8 +55,10 @@ export async function prepareServerConfig(
   const problems: ConfigProblem[] = [];
 
   let template: CompiledTemplate | undefined;
+  const templateText = config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE;
+  await prepareTemplateFunctions(templateText);
   try {
-    template = compileAgentPathTemplate(config.agentPathTemplate ?? DEFAULT_AGENT_PATH_TEMPLATE);
+    template = compileAgentPathTemplate(templateText);
   } catch (err) {
     problems.push({
       path: "agent_path_template",

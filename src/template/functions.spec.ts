@@ -5,7 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { REFUSED_FUNCS, TEMPLATE_FUNCS } from "./functions";
+import { Code } from "../common/errors";
+import { caught } from "../testkit/recording";
+import { REFUSED_FUNCS, regexFunctionsLoaded, TEMPLATE_FUNCS } from "./functions";
+import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE, prepareTemplateFunctions } from "./index";
 
 /** SPIRE's allow-list (pkg/common/agentpathtemplate/template.go), kept for parity tests. */
 const SPIRE_SPRIG_ALLOW_LIST: readonly string[] =
@@ -58,5 +61,27 @@ describe("the cut", () => {
 
   it("gives every refusal a reason", () => {
     for (const reason of REFUSED_FUNCS.values()) expect(reason.length).toBeGreaterThan(20);
+  });
+});
+
+describe("the regexp engine loads on demand", () => {
+  const regexTemplate = '/{{ regexReplaceAll "-[0-9]$" .Region "" }}';
+
+  it("stays unloaded for a template without a regex function, and a regex template needs it", async () => {
+    await prepareTemplateFunctions(DEFAULT_AGENT_PATH_TEMPLATE);
+    expect(regexFunctionsLoaded()).toBe(false);
+    expect(caught(() => compileAgentPathTemplate(regexTemplate)).code).toBe(Code.Internal);
+  });
+
+  it("loads for a template that names one, which then renders", async () => {
+    await prepareTemplateFunctions(regexTemplate);
+    expect(regexFunctionsLoaded()).toBe(true);
+    const rendered = compileAgentPathTemplate(regexTemplate).render({
+      accountId: "111122223333",
+      region: "us-west-2",
+      instanceId: "i-0123456789abcdef0",
+      tags: new Map(),
+    });
+    expect(rendered).toBe("/us-west");
   });
 });

@@ -18,17 +18,8 @@
  */
 import { createHash } from "node:crypto";
 import { compareGoStrings, goQuote } from "../common/go-strings";
-import {
-  compileGoRegexp,
-  type GoRegexp,
-  GoRegexpError,
-  goFindAllString,
-  goFindString,
-  goMatchString,
-  goQuoteMeta,
-  goReplaceAll,
-  goSplit,
-} from "./regexp";
+import type * as GoRegexps from "./regexp";
+import type { GoRegexp } from "./regexp";
 import { formatGoValue, GoList, GoMap, type GoValue, goTruth, goTypeName } from "./values";
 
 export type ParamType = "string" | "int" | "bool" | "any";
@@ -248,7 +239,7 @@ function strslice(v: GoValue): string[] {
 
 function regexp(expr: string): GoRegexp {
   try {
-    return compileGoRegexp(expr);
+    return rx().compileGoRegexp(expr);
   } catch (err) {
     throw new FuncError((err as Error).message);
   }
@@ -651,8 +642,28 @@ const PARTS: Record<string, FuncDef> = {
   },
 };
 
+/**
+ * The regex functions' engine (regexp.ts on re2js). Loading it costs 5-15 ms of CPU, so a
+ * plugin start pays for it only when its template calls a regex function: Configure awaits
+ * loadRegexFunctions() first (index.ts, prepareTemplateFunctions).
+ */
+let goRegexps: typeof GoRegexps | undefined;
+
+export async function loadRegexFunctions(): Promise<void> {
+  goRegexps ??= await import("./regexp");
+}
+
+export function regexFunctionsLoaded(): boolean {
+  return goRegexps !== undefined;
+}
+
+function rx(): typeof GoRegexps {
+  if (goRegexps === undefined) throw new Error("a regex function ran before loadRegexFunctions()");
+  return goRegexps;
+}
+
 function regexReplace(a: readonly GoValue[], literal: boolean, env: FuncEnv): string {
-  const out = goReplaceAll(regexp(str(a[0])), str(a[1]), str(a[2]), literal, env.maxStringBytes);
+  const out = rx().goReplaceAll(regexp(str(a[0])), str(a[1]), str(a[2]), literal, env.maxStringBytes);
   if (out === null) throw stringLimit(env);
   return checkString(out, env);
 }
@@ -663,10 +674,10 @@ const REGEXPS: Record<string, FuncDef> = {
     params: ["string", "string"],
     call: (a) => {
       try {
-        return goMatchString(compileGoRegexp(str(a[0])), str(a[1]));
+        return rx().goMatchString(rx().compileGoRegexp(str(a[0])), str(a[1]));
       } catch (err) {
         // sprig's regexMatch swallows a compile error and returns false.
-        if (err instanceof GoRegexpError) return false;
+        if (err instanceof rx().GoRegexpError) return false;
         throw err;
       }
     },
@@ -676,19 +687,19 @@ const REGEXPS: Record<string, FuncDef> = {
     call: (a) => {
       let re: GoRegexp;
       try {
-        re = compileGoRegexp(str(a[0]));
+        re = rx().compileGoRegexp(str(a[0]));
       } catch (err) {
         // regexp.MatchString reports the parse error without Compile's prefix.
-        throw new FuncError(err instanceof GoRegexpError ? err.bare : String(err));
+        throw new FuncError(err instanceof rx().GoRegexpError ? err.bare : String(err));
       }
-      return goMatchString(re, str(a[1]));
+      return rx().goMatchString(re, str(a[1]));
     },
   },
-  regexFind: { params: ["string", "string"], call: (a) => goFindString(regexp(str(a[0])), str(a[1])) },
+  regexFind: { params: ["string", "string"], call: (a) => rx().goFindString(regexp(str(a[0])), str(a[1])) },
   regexFindAll: {
     params: ["string", "string", "int"],
     call: (a, env) =>
-      strList(checkList(goFindAllString(regexp(str(a[0])), str(a[1]), int(a[2])), env) as string[]),
+      strList(checkList(rx().goFindAllString(regexp(str(a[0])), str(a[1]), int(a[2])), env) as string[]),
   },
   regexReplaceAll: {
     params: ["string", "string", "string"],
@@ -700,10 +711,14 @@ const REGEXPS: Record<string, FuncDef> = {
   },
   regexSplit: {
     params: ["string", "string", "int"],
-    call: (a, env) => strList(checkList(goSplit(regexp(str(a[0])), str(a[1]), int(a[2])), env) as string[]),
+    call: (a, env) =>
+      strList(checkList(rx().goSplit(regexp(str(a[0])), str(a[1]), int(a[2])), env) as string[]),
   },
-  regexQuoteMeta: s1(goQuoteMeta),
+  regexQuoteMeta: s1((s) => rx().goQuoteMeta(s)),
 };
+
+/** The functions that need loadRegexFunctions() first, must* forms included. */
+export const REGEX_FUNCS: ReadonlySet<string> = new Set(withMustForms(REGEXPS).map(([name]) => name));
 
 export const TEMPLATE_FUNCS: ReadonlyMap<string, FuncDef> = new Map<string, FuncDef>([
   ...Object.entries(BUILTINS),

@@ -6,10 +6,13 @@
  * where it refuses a template on purpose: then the refusal names the construct and the reason.
  */
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { isPluginError } from "../common/errors";
 import { REFUSED_FUNCS } from "./functions";
-import { type AgentPathTemplateData, compileAgentPathTemplate } from "./index";
+import { type AgentPathTemplateData, compileAgentPathTemplate, prepareTemplateFunctions } from "./index";
+
+// The regex functions' engine loads on demand, as Configure loads it.
+beforeAll(() => prepareTemplateFunctions(undefined));
 
 interface GoldenCase {
   readonly template: string;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Code } from "../common/errors";
 import { caught } from "../testkit/recording";
 import {
@@ -7,8 +7,12 @@ import {
   compilePathTemplate,
   DEFAULT_AGENT_PATH_TEMPLATE,
   MAX_TEMPLATE_LENGTH,
+  prepareTemplateFunctions,
   usesTags,
 } from "./index";
+
+// The regex functions' engine loads on demand, as Configure loads it.
+beforeAll(() => prepareTemplateFunctions(undefined));
 
 const data = (tags: Record<string, string> = {}): AgentPathTemplateData => ({
   accountId: "test-account",

@@ -24,10 +24,16 @@
  *   4096 elements, 100,000 evaluation steps. SPIRE has none. Regular expressions run in linear
  *   time (re2js), as Go's do.
  */
-import { Code, invalidArgument, PluginError } from "../common/errors";
+import { Code, internal, invalidArgument, PluginError } from "../common/errors";
 import { goQuote } from "../common/go-strings";
 import { type ExecLimits, executeTemplate, TemplateExecError } from "./exec";
-import { REFUSED_FUNCS, TEMPLATE_FUNCS } from "./functions";
+import {
+  loadRegexFunctions,
+  REFUSED_FUNCS,
+  REGEX_FUNCS,
+  regexFunctionsLoaded,
+  TEMPLATE_FUNCS,
+} from "./functions";
 import { type ArgNode, type PipeNode, parseTemplate, type TemplateNode } from "./parse";
 import { GoMap, GoStruct, type GoValue } from "./values";
 
@@ -123,7 +129,19 @@ function parseError(text: string, detail: string): PluginError {
   return invalidArgument(`failed to parse agent svid template: ${goQuote(text)}: ${detail}`);
 }
 
-/** Compile a path template over the caller's root fields (see PathTemplateSchema). */
+/**
+ * Loads what a template may call that is not loaded with this module: the regexp engine, when
+ * `text` (the template, or plugin_data holding it; undefined: not known) names a regex
+ * function. Configure awaits it before compiling.
+ */
+export async function prepareTemplateFunctions(text: string | undefined): Promise<void> {
+  if (text === undefined || /regex/i.test(text)) await loadRegexFunctions();
+}
+
+/**
+ * Compile a path template over the caller's root fields (see PathTemplateSchema). A template
+ * that calls a regex function needs prepareTemplateFunctions(text) first.
+ */
 export function compilePathTemplate(
   text: string,
   schema: PathTemplateSchema,
@@ -136,9 +154,13 @@ export function compilePathTemplate(
     );
   }
   let root: TemplateNode[];
+  let usesRegex = false;
   try {
     root = parseTemplate(text, {
-      isFunction: (name) => TEMPLATE_FUNCS.has(name),
+      isFunction: (name) => {
+        usesRegex ||= REGEX_FUNCS.has(name);
+        return TEMPLATE_FUNCS.has(name);
+      },
       refusedFunction: (name) => REFUSED_FUNCS.get(name),
       maxDepth: MAX_NESTING,
     });
@@ -148,6 +170,11 @@ export function compilePathTemplate(
       ? " (agent_path_template allows Go's builtin functions and part of SPIRE's sprig allow-list only)"
       : "";
     throw parseError(text, `template: ${detail}${hint}`);
+  }
+  if (usesRegex && !regexFunctionsLoaded()) {
+    throw internal(
+      "agent_path_template calls a regex function, and prepareTemplateFunctions was not awaited",
+    );
   }
   checkRootFields(text, root, schema);
   const map = schema.map?.field;

@@ -7,7 +7,7 @@
  * tiny ones so that the step, output, string and list bounds are all reached and hold.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Code, isPluginError } from "../../src/common/errors";
 import {
   type AgentPathTemplateData,
@@ -16,8 +16,12 @@ import {
   compilePathTemplate,
   PATH_TEMPLATE_LIMITS,
   type PathTemplateLimits,
+  prepareTemplateFunctions,
 } from "../../src/template";
 import { REFUSED_FUNCS, TEMPLATE_FUNCS } from "../../src/template/functions";
+
+// The regex functions' engine loads on demand, as Configure loads it.
+beforeAll(() => prepareTemplateFunctions(undefined));
 
 const RUNS = Number.parseInt(process.env.FUZZ_RUNS ?? "", 10) || 10_000;
 const TIMEOUT = Math.max(120_000, RUNS * 5);
