@@ -105,7 +105,7 @@ describe("loopback guard", () => {
 
   it("stops the agent's IMDS client at its default address (169.254.169.254)", async () => {
     // An empty environment: no endpoint override, IMDS not disabled; the default address is used.
-    const client = new ImdsClient({ env: {}, maxAttempts: 1, timeoutMs: 5_000 });
+    const client = new ImdsClient({ env: {}, maxAttempts: 1, timeoutMs: 5_000, disableV1Fallback: false });
     expect(client.endpoint.baseUrl).toContain("169.254.169.254");
     await expect(client.fetchInstanceIdentity()).rejects.toThrow();
     expect(refusals()[0]).toBe("a TCP connection to 169.254.169.254:80");

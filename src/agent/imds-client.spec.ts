@@ -28,12 +28,13 @@ afterEach(async () => {
 });
 
 /** Short deadlines keep hung-endpoint cases quick; no assertion depends on them. */
-function client(options: ImdsClientOptions = {}): ImdsClient {
+function client(options: Partial<ImdsClientOptions> = {}): ImdsClient {
   return new ImdsClient({
     endpoint: imds.url,
     env: {},
     timeoutMs: 300,
     maxAttempts: 2,
+    disableV1Fallback: false,
     backoffMs: () => 0,
     ...options,
   });
@@ -391,7 +392,7 @@ describe("endpoint selection", () => {
     expect(resolve(undefined, { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: "ipv6" })).toBe(
       "http://[fd00:ec2::254]",
     );
-    const c = new ImdsClient({ env: { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: "IPv6" } });
+    const c = client({ endpoint: undefined, env: { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: "IPv6" } });
     expect(c.endpoint).toEqual({ baseUrl: "http://[fd00:ec2::254]", source: "IPv6 endpoint mode" });
   });
 

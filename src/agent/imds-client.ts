@@ -40,8 +40,6 @@ import { cancelled, sleep } from "../common/signals";
 
 export const IMDS_IPV4_ENDPOINT = "http://169.254.169.254";
 export const IMDS_IPV6_ENDPOINT = "http://[fd00:ec2::254]";
-export const IMDS_DEFAULT_TIMEOUT_MS = 1_000;
-export const IMDS_DEFAULT_MAX_ATTEMPTS = 3;
 export const IMDS_MAX_BODY_BYTES = 64 * 1024;
 /** IMDS's maximum token lifetime; the agent asks for it once and reuses the token. */
 export const IMDS_TOKEN_TTL_SECONDS = 21_600;
@@ -69,12 +67,12 @@ export interface ImdsEndpoint {
 export interface ImdsClientOptions {
   /** `ec2_metadata_endpoint`, with or without a trailing `/latest`. */
   endpoint?: string | undefined;
-  /** Deadline of one attempt (connect + headers + body). Default 1 s. */
-  timeoutMs?: number;
-  /** Attempts per request, first one included. Default 3. */
-  maxAttempts?: number;
+  /** Deadline of one attempt (connect + headers + body): `imds_timeout`. */
+  timeoutMs: number;
+  /** Attempts per request, first one included: `imds_retries` + 1. */
+  maxAttempts: number;
   /** `disable_imdsv1_fallback`; the environment can only tighten it. */
-  disableV1Fallback?: boolean;
+  disableV1Fallback: boolean;
   /** Defaults to process.env; tests pass their own. */
   env?: ImdsEnv;
   logger?: Logger;
@@ -265,13 +263,13 @@ export class ImdsClient {
   private pendingToken: Promise<TokenResult> | undefined;
 
   /** Throws InvalidArgument for unusable endpoint settings (config or environment). */
-  constructor(options: ImdsClientOptions = {}) {
+  constructor(options: ImdsClientOptions) {
     const env = options.env ?? process.env;
     this.endpoint = resolveImdsEndpoint(options.endpoint, env);
-    this.v1FallbackDisabled = resolveV1FallbackDisabled(options.disableV1Fallback ?? false, env);
+    this.v1FallbackDisabled = resolveV1FallbackDisabled(options.disableV1Fallback, env);
     this.clientDisabled = isTrue(env.AWS_EC2_METADATA_DISABLED);
-    this.timeoutMs = options.timeoutMs ?? IMDS_DEFAULT_TIMEOUT_MS;
-    this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? IMDS_DEFAULT_MAX_ATTEMPTS));
+    this.timeoutMs = options.timeoutMs;
+    this.maxAttempts = Math.max(1, Math.floor(options.maxAttempts));
     this.maxBodyBytes = options.maxBodyBytes ?? IMDS_MAX_BODY_BYTES;
     this.tokenTtlSeconds = options.tokenTtlSeconds ?? IMDS_TOKEN_TTL_SECONDS;
     this.fetchImpl = options.fetch ?? ((url, init) => fetch(url, init));

@@ -146,8 +146,6 @@ export interface AssumeRoleOptions {
   /** Builds the STS client config for a region (shared handler, retries, optional endpoint). */
   stsConfig(region: string): Promise<STSClientConfig>;
   timeoutMs: number;
-  /** Requested session length; 900 s is the minimum every role accepts. */
-  durationSeconds?: number;
   sessionName?: string;
   /**
    * Whose fault a denied AssumeRole is. "node" (assume_role in the node's account): the node's
@@ -251,7 +249,8 @@ export class AssumedRoleCredentials {
         new AssumeRoleCommand({
           RoleArn: arn,
           RoleSessionName: this.options.sessionName ?? "spire-server-aws-iid",
-          DurationSeconds: this.options.durationSeconds ?? 900,
+          // The minimum every role accepts; a session is renewed before it ends (refreshMarginMs).
+          DurationSeconds: 900,
         }),
         { abortSignal: AbortSignal.timeout(this.options.timeoutMs) },
       );

@@ -20,7 +20,8 @@ export type FetchClusterNodes = (
 
 export interface EksMembershipOptions {
   fetch: FetchClusterNodes;
-  ttlMs?: number;
+  /** How long a cluster's node set is trusted (aws/index.ts: EKS_NODES_CACHE_TTL_MS). */
+  ttlMs: number;
   minRefreshMs?: number;
   maxEntries?: number;
   onCache?(hit: boolean): void;
@@ -33,7 +34,7 @@ export class EksMembership {
 
   constructor(private readonly options: EksMembershipOptions) {
     this.cache = new SingleFlightCache({
-      ttlMs: options.ttlMs ?? 30_000,
+      ttlMs: options.ttlMs,
       maxEntries: options.maxEntries ?? 256,
       ...(options.now === undefined ? {} : { now: options.now }),
     });

@@ -155,6 +155,14 @@ const MAX_PAGES = 50;
 export const NOT_FOUND_CACHE_TTL_MS = 5_000;
 const NOT_FOUND_CACHE_ENTRIES = 10_000;
 
+/** SPIRE's EKS node-set cache lifetime. */
+const EKS_NODES_CACHE_TTL_MS = 30_000;
+/** "Not there" answers retried (EC2 is eventually consistent after a launch), first delay doubled each time. */
+const INSTANCE_NOT_FOUND_RETRIES = 3;
+const INSTANCE_NOT_FOUND_RETRY_DELAY_MS = 250;
+/** SDK attempts per call, first included (clients.ts says why standard mode). */
+const SDK_MAX_ATTEMPTS = 4;
+
 export function createAwsAccess(options: AwsAccessOptions): AwsAccess {
   return new AwsAccessImpl(options);
 }
@@ -210,8 +218,8 @@ class AwsAccessImpl implements AwsAccess {
       callTimeoutMs: options.callTimeoutMs,
       batchWindowMs: Math.max(0, options.describeBatchWindowMs),
       profileTtlMs: Math.max(0, options.instanceProfileCacheTtlMs),
-      notFoundRetries: Math.max(0, options.instanceNotFoundRetries ?? 3),
-      notFoundDelayMs: Math.max(0, options.instanceNotFoundRetryDelayMs ?? 250),
+      notFoundRetries: Math.max(0, options.instanceNotFoundRetries ?? INSTANCE_NOT_FOUND_RETRIES),
+      notFoundDelayMs: Math.max(0, options.instanceNotFoundRetryDelayMs ?? INSTANCE_NOT_FOUND_RETRY_DELAY_MS),
     };
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? noopMetrics;
@@ -222,7 +230,7 @@ class AwsAccessImpl implements AwsAccess {
         this.assumed === undefined ? base : this.assumed.provider(account, region),
       scopeOf: (account) => this.credentialScope(account),
       callTimeoutMs: this.settings.callTimeoutMs,
-      maxAttempts: positive(options.maxAttempts, 4),
+      maxAttempts: positive(options.maxAttempts, SDK_MAX_ATTEMPTS),
       retryMode: options.retryMode ?? "standard",
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
@@ -258,7 +266,7 @@ class AwsAccessImpl implements AwsAccess {
     this.profiles = new SingleFlightCache<string[]>({ ttlMs: this.settings.profileTtlMs, maxEntries: 4096 });
     this.eks = new EksMembership({
       fetch: (account, region, cluster) => this.fetchClusterNodes(account, region, cluster),
-      ttlMs: options.eksCacheTtlMs ?? 30_000,
+      ttlMs: options.eksCacheTtlMs ?? EKS_NODES_CACHE_TTL_MS,
       onCache: (hit) => this.countCache("eks_nodes", hit),
     });
   }

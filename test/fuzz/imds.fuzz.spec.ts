@@ -126,6 +126,7 @@ describe("IMDS client under arbitrary responses", () => {
             endpoint: "http://imds.test/latest",
             env: {},
             fetch: fetchImpl,
+            timeoutMs: 1_000,
             maxAttempts,
             disableV1Fallback,
             maxBodyBytes: CAP,
