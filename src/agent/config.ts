@@ -4,9 +4,17 @@
  * fallback) are what SPIRE's Go agent gets, so they are our defaults too. aws-sdk-go-v2's IMDS
  * client makes 3 attempts (retry.NewStandard's MaxAttempts), i.e. 2 retries after the first.
  */
+
+import { describeError } from "../common/errors";
 import type { LogLevel } from "../common/logger";
 import type { ObjectList, Pos } from "../hcl/ast";
-import { type Duration, decodeWithSchema, type Fields, parseForDecoding } from "../hcl/schema";
+import {
+  type ConfigProblem,
+  type Duration,
+  decodeWithSchema,
+  type Fields,
+  parseForDecoding,
+} from "../hcl/schema";
 import {
   type ConfigParseResult,
   checkLogLevel,
@@ -14,6 +22,7 @@ import {
   logLevelField,
   sortProblems,
 } from "../server/config";
+import { type ImdsEnv, resolveImdsEndpoint, resolveV1FallbackDisabled } from "./imds-client";
 
 export const agentFields = {
   ec2_metadata_endpoint: {
@@ -51,6 +60,40 @@ export interface AgentConfig {
   disableImdsv1Fallback: boolean;
   logLevel: LogLevel;
   positions: ReadonlyMap<string, Pos>;
+}
+
+/**
+ * Everything the aws_iid agent refuses at Configure, in the one function Configure, Validate
+ * and check-config call: plugin_data, then the IMDS settings of `env` (the agent process's
+ * environment: AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE), AWS_EC2_METADATA_V1_DISABLED), which
+ * the AWS SDK also refuses at start.
+ */
+export function prepareAgentConfig(
+  input: string | Uint8Array | ObjectList,
+  env: ImdsEnv,
+): ConfigParseResult<AgentConfig> {
+  let root: ObjectList;
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    const parsed = parseForDecoding(input);
+    if (parsed.root === undefined) return { problems: parsed.problems };
+    root = parsed.root;
+  } else {
+    root = input;
+  }
+  const decoded = agentConfigFromAst(root);
+  if (decoded.config === undefined) return decoded;
+  const problems: ConfigProblem[] = [];
+  for (const check of [
+    () => resolveImdsEndpoint(decoded.config!.ec2MetadataEndpoint, env),
+    () => resolveV1FallbackDisabled(decoded.config!.disableImdsv1Fallback, env),
+  ]) {
+    try {
+      check();
+    } catch (err) {
+      problems.push({ message: describeError(err) });
+    }
+  }
+  return problems.length > 0 ? { problems } : decoded;
 }
 
 export function parseAgentConfig(hcl: string): ConfigParseResult<AgentConfig> {

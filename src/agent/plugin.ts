@@ -6,12 +6,12 @@
  * cancels it, which aborts the signal passed here and with it every IMDS request in flight.
  * Nothing heavy is imported: the agent side needs neither the AWS SDK nor the CMS code.
  */
-import { describeError, failedPrecondition } from "../common/errors";
+import { failedPrecondition } from "../common/errors";
 import { ConfigurationError } from "../hcl/schema";
 import { encodeAttestationPayload } from "../iid/payload";
 import { type AgentRuntime, agentPluginShell } from "../spire/agent-plugin-shell";
 import type { AgentAttestorPlugin, AgentPluginFactory, PluginEnvironment } from "../spire/contracts";
-import { parseAgentConfig } from "./config";
+import { prepareAgentConfig } from "./config";
 import { ImdsClient, type ImdsEnv } from "./imds-client";
 
 export interface AgentPluginOptions {
@@ -27,24 +27,19 @@ export function createAgentPluginWith(
   const processEnv = options.processEnv ?? process.env;
   return agentPluginShell(env, {
     build(_core, hcl): AgentRuntime {
-      const parsed = parseAgentConfig(hcl);
+      const parsed = prepareAgentConfig(hcl, processEnv);
       if (parsed.config === undefined) throw new ConfigurationError(parsed.problems);
       const config = parsed.config;
-      let client: ImdsClient;
-      try {
-        client = new ImdsClient({
-          endpoint: config.ec2MetadataEndpoint,
-          timeoutMs: Math.max(1, config.imdsTimeout.ms),
-          // imds_retries counts retries; the first attempt comes on top.
-          maxAttempts: config.imdsRetries + 1,
-          disableV1Fallback: config.disableImdsv1Fallback,
-          env: processEnv,
-          logger: env.logger,
-        });
-      } catch (err) {
-        // AWS_EC2_METADATA_* settings of the agent's environment: reported like plugin_data's.
-        throw new ConfigurationError([{ message: describeError(err) }]);
-      }
+      // prepareAgentConfig has checked the environment's IMDS settings the client reads.
+      const client = new ImdsClient({
+        endpoint: config.ec2MetadataEndpoint,
+        timeoutMs: Math.max(1, config.imdsTimeout.ms),
+        // imds_retries counts retries; the first attempt comes on top.
+        maxAttempts: config.imdsRetries + 1,
+        disableV1Fallback: config.disableImdsv1Fallback,
+        env: processEnv,
+        logger: env.logger,
+      });
       return {
         logLevel: config.logLevel,
         notes: client.clientDisabled

@@ -277,3 +277,19 @@ describe("check-config runs Configure's own checks", () => {
     expect((await run("agent", conf)).code).toBe(0);
   });
 });
+
+describe("check-config reads the environment Configure reads", () => {
+  it("refuses the agent's IMDS settings of the environment as Configure does", async () => {
+    const body = file("agent-env.hcl", "imds_retries = 2\n");
+    const lines: string[] = [];
+    const io = { out: (s: string) => void lines.push(s), err: (s: string) => void lines.push(s) };
+    const code = await runCheckConfig(["agent", body], io, {
+      env: { AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE: "IPv5" },
+    });
+    expect(code).toBe(1);
+    expect(lines[0]).toBe(
+      `${body}:AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE="IPv5" is not a valid IMDS endpoint mode, must be IPv4 or IPv6`,
+    );
+    expect(await runCheckConfig(["agent", body], io, { env: {} })).toBe(0);
+  });
+});

@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { agentConfigFromAst } from "../agent/config";
+import { prepareAgentConfig } from "../agent/config";
 import { type BoundedReadError, readBoundedFile } from "../common/bounded-read";
 import {
   type LiteralNode,
@@ -87,11 +87,7 @@ export async function checkPluginData(
       : iamAgentConfigFromAst(input, env).problems;
   }
   if (target.side === "server") return (await prepareServerConfig(input, { env })).problems;
-  if (typeof input === "string" || input instanceof Uint8Array) {
-    const parsed = parseForDecoding(input);
-    return parsed.root === undefined ? parsed.problems : agentConfigFromAst(parsed.root).problems;
-  }
-  return agentConfigFromAst(input).problems;
+  return prepareAgentConfig(input, env).problems;
 }
 
 interface PluginEntry {
