@@ -26,7 +26,3 @@ export function formatPos(pos: Pos): string {
 export class GoPanic extends Error {
   override readonly name = "GoPanic";
 }
-
-export function isHclError(err: unknown): err is HclError {
-  return err instanceof HclError;
-}

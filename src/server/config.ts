@@ -16,7 +16,6 @@ import {
   type Duration,
   decodeWithSchema,
   type Fields,
-  formatProblem,
   parseForDecoding,
 } from "../hcl/schema";
 import { CERTIFICATE_KINDS, type CertificateKind } from "../iid/certificate";
@@ -631,9 +630,4 @@ export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
       return ca !== cb ? ca - cb : a.i - b.i;
     })
     .map((x) => x.p);
-}
-
-/** The problems as text, "At L:C: message" where a position is known. */
-export function formatProblems(problems: readonly ConfigProblem[]): string[] {
-  return problems.map(formatProblem);
 }
