@@ -293,3 +293,16 @@ describe("check-config reads the environment Configure reads", () => {
     expect(await runCheckConfig(["agent", body], io, { env: {} })).toBe(0);
   });
 });
+
+describe("check-config reads the aws_iam server's environment as Configure does", () => {
+  it("refuses an STS endpoint override Configure would refuse", async () => {
+    const body = file("iam-env.hcl", 'allowed_account_ids = ["123456789012"]\n');
+    const lines: string[] = [];
+    const io = { out: (s: string) => void lines.push(s), err: (s: string) => void lines.push(s) };
+    expect(await runCheckConfig(["server-iam", body], io, { env: { AWS_ENDPOINT_URL_STS: "ftp://x" } })).toBe(
+      1,
+    );
+    expect(lines[0]).toMatch(new RegExp(`^${body}:.*AWS_ENDPOINT_URL`));
+    expect(await runCheckConfig(["server-iam", body], io, { env: {} })).toBe(0);
+  });
+});

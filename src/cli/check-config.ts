@@ -27,7 +27,7 @@ import {
 import { HclError } from "../hcl/errors";
 import { equalFold, keyName } from "../hcl/generic";
 import { MAX_INPUT_BYTES, parse } from "../hcl/parser";
-import { type ConfigProblem, parseForDecoding } from "../hcl/schema";
+import type { ConfigProblem } from "../hcl/schema";
 import { stringValue, tokenText } from "../hcl/values";
 import { iamAgentConfigFromAst, prepareIamServerConfig } from "../iam/config";
 import { type Method, selectPlugin, wrongSideMessage } from "../plugin-selection";
@@ -83,7 +83,7 @@ export async function checkPluginData(
   const env = options.env ?? {};
   if (target.method === "aws_iam") {
     return target.side === "server"
-      ? (await prepareIamServerConfig(input)).problems
+      ? (await prepareIamServerConfig(input, env)).problems
       : iamAgentConfigFromAst(input, env).problems;
   }
   if (target.side === "server") return (await prepareServerConfig(input, { env })).problems;

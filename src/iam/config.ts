@@ -39,6 +39,7 @@ import {
   type StsEndpoint,
   type StsPartition,
 } from "./sts-endpoints";
+import { type StsForwardTarget, stsForwardTargetFromEnv } from "./sts-forward";
 
 /** verify_organization as aws_iid decodes it, with the partition of the organization role. */
 export type IamOrgConfig = OrgConfig & { partition: StsPartition };
@@ -142,14 +143,23 @@ function reporter(
     problems.push({ path, pos: positions.get(`${path}#value`) ?? positions.get(path), message });
 }
 
+/** A server configuration and what the server's environment adds to it. */
+export interface PreparedIamServerConfig {
+  config: IamServerConfig;
+  /** AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL: where STS requests go instead of the signed host. */
+  forwardTarget: StsForwardTarget | undefined;
+}
+
 /**
  * Everything the aws_iam server refuses at Configure, in the one function Configure, Validate
- * and check-config call: the schema, the policy bounds, agent_path_template compiled, and
- * verify_organization's account_list_file read and checked (as aws_iid does).
+ * and check-config call: the schema, the policy bounds, agent_path_template compiled,
+ * verify_organization's account_list_file read and checked (as aws_iid does), and the STS
+ * endpoint override of `env` (the server process's environment).
  */
 export async function prepareIamServerConfig(
   input: ConfigInput,
-): Promise<ConfigParseResult<IamServerConfig>> {
+  env: NodeJS.ProcessEnv,
+): Promise<ConfigParseResult<PreparedIamServerConfig>> {
   // A body parsed elsewhere (check-config's) is not text to look into: load what it may call.
   await prepareTemplateFunctions(
     typeof input === "string" || input instanceof Uint8Array
@@ -157,17 +167,26 @@ export async function prepareIamServerConfig(
       : undefined,
   );
   const decoded = iamServerConfigFromAst(input);
-  const org = decoded.config?.organization;
-  if (org?.mode !== "file") return decoded;
-  try {
-    await validateAccountListFile(org.accountListFile);
-  } catch (err) {
-    const path = "verify_organization.account_list_file";
-    return {
-      problems: [{ path, pos: decoded.positions?.get(`${path}#value`), message: describeError(err) }],
-    };
+  if (decoded.config === undefined) return { problems: decoded.problems };
+  const problems: ConfigProblem[] = [];
+  const org = decoded.config.organization;
+  if (org?.mode === "file") {
+    try {
+      await validateAccountListFile(org.accountListFile);
+    } catch (err) {
+      const path = "verify_organization.account_list_file";
+      problems.push({ path, pos: decoded.positions?.get(`${path}#value`), message: describeError(err) });
+    }
   }
-  return decoded;
+  let forwardTarget: StsForwardTarget | undefined;
+  try {
+    forwardTarget = stsForwardTargetFromEnv(env);
+  } catch (err) {
+    const variable = env.AWS_ENDPOINT_URL_STS ? "AWS_ENDPOINT_URL_STS" : "AWS_ENDPOINT_URL";
+    problems.push({ message: `${variable} of the server's environment: ${describeError(err)}` });
+  }
+  if (problems.length > 0) return { problems };
+  return { problems: [], config: { config: decoded.config, forwardTarget } };
 }
 
 /** The text-only checks of server plugin_data (no file is read). */

@@ -8,7 +8,7 @@
  * response is worthless later (the SigV4 signature covers the challenge).
  */
 import { randomBytes } from "node:crypto";
-import { Code, describeError, PluginError, permissionDenied } from "../common/errors";
+import { Code, PluginError, permissionDenied } from "../common/errors";
 import type { LogFields } from "../common/logger";
 import { raceSignal, startDeadline } from "../common/signals";
 import { ConfigurationError } from "../hcl/schema";
@@ -32,12 +32,7 @@ import { iamAgentId } from "./agent-path";
 import { type IamServerConfig, prepareIamServerConfig } from "./config";
 import { globMatch, type Principal, principalFromIdentity, selectorsFor } from "./principal";
 import { knownStsEndpoints, type StsEndpoint } from "./sts-endpoints";
-import {
-  forwardToSts,
-  STS_FORWARD_TIMEOUT_MS,
-  type StsForwardTarget,
-  stsForwardTargetFromEnv,
-} from "./sts-forward";
+import { forwardToSts, STS_FORWARD_TIMEOUT_MS, type StsForwardTarget } from "./sts-forward";
 import { verifySignedRequest } from "./verify-request";
 import { CHALLENGE_BYTES, decodeHello, decodeSignedRequest } from "./wire";
 
@@ -182,16 +177,9 @@ class IamMethod implements ServerMethod {
   }
 
   private async activeConfig(core: CoreConfig, hcl: string): Promise<ActiveConfig> {
-    const prepared = await prepareIamServerConfig(hcl);
+    const prepared = await prepareIamServerConfig(hcl, this.options.env ?? process.env);
     if (prepared.config === undefined) throw new ConfigurationError(prepared.problems);
-    const config = prepared.config;
-    let forwardTarget: StsForwardTarget | undefined;
-    try {
-      forwardTarget = stsForwardTargetFromEnv(this.options.env ?? process.env);
-    } catch (err) {
-      // AWS_ENDPOINT_URL_STS of the server's environment: reported like plugin_data's.
-      throw new ConfigurationError([{ message: describeError(err) }]);
-    }
+    const { config, forwardTarget } = prepared.config;
     return {
       trustDomain: core.trustDomain,
       config,
