@@ -9,6 +9,7 @@ import { describeError } from "../common/errors";
 import type { LogLevel } from "../common/logger";
 import type { ObjectList, Pos } from "../hcl/ast";
 import {
+  type ConfigInput,
   type ConfigProblem,
   type Duration,
   decodeWithSchema,
@@ -68,18 +69,10 @@ export interface AgentConfig {
  * environment: AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE), AWS_EC2_METADATA_V1_DISABLED), which
  * the AWS SDK also refuses at start.
  */
-export function prepareAgentConfig(
-  input: string | Uint8Array | ObjectList,
-  env: ImdsEnv,
-): ConfigParseResult<AgentConfig> {
-  let root: ObjectList;
-  if (typeof input === "string" || input instanceof Uint8Array) {
-    const parsed = parseForDecoding(input);
-    if (parsed.root === undefined) return { problems: parsed.problems };
-    root = parsed.root;
-  } else {
-    root = input;
-  }
+export function prepareAgentConfig(input: ConfigInput, env: ImdsEnv): ConfigParseResult<AgentConfig> {
+  const parsed = parseForDecoding(input);
+  if (parsed.root === undefined) return { problems: parsed.problems };
+  const root = parsed.root;
   const decoded = agentConfigFromAst(root);
   if (decoded.config === undefined) return decoded;
   const problems: ConfigProblem[] = [];

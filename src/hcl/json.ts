@@ -23,6 +23,11 @@ import { GoPanic, HclError } from "./errors";
 import { digitVal, EOF_RUNE, isDecimal, isDigit, isLetter, isWhitespace, RuneReader } from "./scanner";
 import { decodeGoString, RUNE_ERROR } from "./utf8";
 
+/**
+ * json/scanner/scanner.go. Go's JSON scanner follows hcl/scanner with JSON's rules, so
+ * scanMantissa, scanEscape and scanNumber's shape repeat HclScanner's (scanner.ts) on purpose:
+ * each class reads against its own Go file, down to where each unreads at end of input.
+ */
 class JsonScanner extends RuneReader {
   private next(): number {
     const d = this.readRune();

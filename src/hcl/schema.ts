@@ -120,13 +120,18 @@ export interface ConfigProblem {
   readonly path?: string;
 }
 
+/** plugin_data as SPIRE sends it (text), or a body already parsed (check-config's, in place). */
+export type ConfigInput = string | Uint8Array | ObjectList;
+
 /**
- * Parses plugin_data for decoding. A syntax error is one positioned problem rather than an
- * exception, so config modules and check-config report it like any other problem.
+ * Parses plugin_data for decoding; a body already parsed is returned as is. A syntax error is
+ * one positioned problem rather than an exception, so config modules and check-config report
+ * it like any other problem.
  */
 export function parseForDecoding(
-  input: string | Uint8Array,
+  input: ConfigInput,
 ): { root: ObjectList; problems?: undefined } | { root?: undefined; problems: ConfigProblem[] } {
+  if (typeof input !== "string" && !(input instanceof Uint8Array)) return { root: input };
   try {
     return { root: parse(input).root };
   } catch (e) {

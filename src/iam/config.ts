@@ -8,8 +8,9 @@
 import { isAccountId } from "../aws/partition";
 import { describeError } from "../common/errors";
 import type { LogLevel } from "../common/logger";
-import type { ObjectList, Pos } from "../hcl/ast";
+import type { Pos } from "../hcl/ast";
 import {
+  type ConfigInput,
   type ConfigProblem,
   ConfigurationError,
   decodeWithSchema,
@@ -126,14 +127,6 @@ const SERVER_ID_PATTERN = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
 const MAX_LIST = 1000;
 
 /** plugin_data as SPIRE sends it (text), or a body already parsed (check-config, in place). */
-export type ConfigInput = string | Uint8Array | ObjectList;
-
-function rootOf(input: ConfigInput): { root: ObjectList } | { problems: ConfigProblem[] } {
-  if (typeof input !== "string" && !(input instanceof Uint8Array)) return { root: input };
-  const parsed = parseForDecoding(input);
-  return parsed.root === undefined ? { problems: parsed.problems } : { root: parsed.root };
-}
-
 /** A problem reporter that puts each message at its key's position. */
 function reporter(
   problems: ConfigProblem[],
@@ -193,8 +186,8 @@ export async function prepareIamServerConfig(
 export function iamServerConfigFromAst(
   input: ConfigInput,
 ): ConfigParseResult<IamServerConfig> & { positions?: ReadonlyMap<string, Pos> } {
-  const rooted = rootOf(input);
-  if ("problems" in rooted) return rooted;
+  const rooted = parseForDecoding(input);
+  if (rooted.root === undefined) return { problems: rooted.problems };
   const { value: raw, problems, positions } = decodeWithSchema(rooted.root, iamServerFields);
   const add = reporter(problems, positions);
 
@@ -285,8 +278,8 @@ export function iamAgentConfigFromAst(
   input: ConfigInput,
   env: NodeJS.ProcessEnv,
 ): ConfigParseResult<IamAgentConfig> {
-  const rooted = rootOf(input);
-  if ("problems" in rooted) return rooted;
+  const rooted = parseForDecoding(input);
+  if (rooted.root === undefined) return { problems: rooted.problems };
   const { value: raw, problems, positions } = decodeWithSchema(rooted.root, iamAgentFields);
   const add = reporter(problems, positions);
   const region = raw.region || env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";

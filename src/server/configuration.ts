@@ -7,8 +7,8 @@
  * tree given, so check-config can point into the operator's own file.
  */
 import { describeError } from "../common/errors";
-import type { ObjectList, Pos } from "../hcl/ast";
-import { type ConfigProblem, parseForDecoding } from "../hcl/schema";
+import type { Pos } from "../hcl/ast";
+import { type ConfigInput, type ConfigProblem, parseForDecoding } from "../hcl/schema";
 import type { TrustedCertificate } from "../iid/certificate";
 import { loadOperatorCertificate, MAX_OPERATOR_CERTIFICATES } from "../iid/certificate-store";
 import { validateAccountListFile } from "../org/account-list-file";
@@ -35,17 +35,12 @@ export interface PreparedServerConfig {
 
 /** plugin_data as SPIRE sends it (text), or a body already parsed (check-config, in place). */
 export async function prepareServerConfig(
-  input: string | Uint8Array | ObjectList,
+  input: ConfigInput,
   options: ServerConfigOptions = {},
 ): Promise<ConfigParseResult<PreparedServerConfig>> {
-  let root: ObjectList;
-  if (typeof input === "string" || input instanceof Uint8Array) {
-    const parsed = parseForDecoding(input);
-    if (parsed.root === undefined) return { problems: parsed.problems };
-    root = parsed.root;
-  } else {
-    root = input;
-  }
+  const parsed = parseForDecoding(input);
+  if (parsed.root === undefined) return { problems: parsed.problems };
+  const root = parsed.root;
   const decoded = serverConfigFromAst(root, options);
   // What the keys name is read only once the keys themselves are right.
   if (decoded.config === undefined) return { problems: decoded.problems };
