@@ -5,17 +5,17 @@
  * refuse with Asn1Error (InvalidArgument), verification rules with CmsVerificationError
  * (PermissionDenied).
  */
-import { createHash, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { algorithm, indefinite, integer, oid, seq, setOf, time, tlv } from "../testkit/der";
-import { getTestCa } from "../testkit/test-ca";
+import { getTestCa, type TestCertificate } from "../testkit/test-ca";
 import { Asn1Error } from "./ber";
-import { CmsVerificationError, parseSignedData, verifySignedData } from "./cms";
+import { CmsVerificationError, parseSignedData, verifySignature, verifySignedData } from "./cms";
 import { Oid } from "./oids";
 
 const ca = getTestCa();
-const cert = ca.certificates.rsa2048;
-const trusted = ca.trustedCertificates(["us-east-1"]).filter((c) => c.kind === "rsa2048");
+const trustedOf = (kind: "rsa2048" | "dsa") =>
+  ca.trustedCertificates(["us-east-1"]).filter((c) => c.kind === kind);
 const DOCUMENT = Buffer.from('{"accountId":"111122223333","instanceId":"i-0123456789abcdef0"}');
 
 const attribute = (type: string, ...values: Buffer[]): Buffer => seq(oid(type), setOf(...values));
@@ -29,6 +29,8 @@ const protection = (digest: Buffer, signature: Buffer): Buffer =>
   );
 
 interface Shape {
+  /** The test CA certificate whose key signs, and whose kind the verifier is asked for. */
+  cert: TestCertificate;
   contentInfoType: Buffer;
   version: Buffer;
   digestAlgorithms: Buffer[];
@@ -56,7 +58,9 @@ interface Shape {
 
 function baseShape(): Shape {
   const sha256 = algorithm(Oid.sha256, "null");
+  const cert = ca.certificates.rsa2048;
   return {
+    cert,
     contentInfoType: oid(Oid.signedData),
     version: integer(1),
     digestAlgorithms: [sha256],
@@ -80,11 +84,11 @@ function baseShape(): Shape {
   };
 }
 
-function build(edit: (s: Shape) => void = () => {}): Buffer {
+function build(edit: (s: Shape) => void = () => {}): { der: Buffer; kind: "rsa2048" | "dsa" } {
   const s = baseShape();
   edit(s);
   const signedAttrs = setOf(...s.attributes);
-  const signature = sign(s.hash, signedAttrs, cert.privateKey);
+  const signature = sign(s.hash, signedAttrs, s.cert.privateKey);
   const sent =
     s.sentAttributes?.(signedAttrs) ?? Buffer.concat([Buffer.from([0xa0]), signedAttrs.subarray(1)]);
   const signerInfo = seq(
@@ -96,7 +100,7 @@ function build(edit: (s: Shape) => void = () => {}): Buffer {
     s.signatureField(signature),
     ...s.unsigned,
   );
-  return indefinite(
+  const der = indefinite(
     0x30,
     s.contentInfoType,
     indefinite(
@@ -111,13 +115,31 @@ function build(edit: (s: Shape) => void = () => {}): Buffer {
       ),
     ),
   );
+  return { der, kind: s.cert.kind === "dsa" ? "dsa" : "rsa2048" };
 }
 
-const verified = (der: Buffer) => verifySignedData(parseSignedData(der), trusted, "rsa2048");
+/** Signed by the test CA's DSA key (the `/pkcs7` kind), with DSA-with-SHA-256 as AWS labels it. */
+function dsa(s: Shape): void {
+  s.cert = ca.certificates.dsa;
+  s.issuer = s.cert.issuerDer;
+  s.serial = integer(s.cert.serial);
+  s.signatureAlgorithm = algorithm(Oid.dsaWithSha256, "absent");
+}
 
-function refusal(der: Buffer): Error {
+function sha1Digest(s: Shape): void {
+  const sha1 = algorithm(Oid.sha1, "null");
+  s.digestAlgorithms = [sha1];
+  s.signerDigest = sha1;
+  s.hash = "sha1";
+  s.attributes[2] = attribute(Oid.messageDigest, digestOf(DOCUMENT, "sha1"));
+}
+
+const verified = ({ der, kind }: { der: Buffer; kind: "rsa2048" | "dsa" }) =>
+  verifySignedData(parseSignedData(der), trustedOf(kind), kind);
+
+function refusal(built: { der: Buffer; kind: "rsa2048" | "dsa" }): Error {
   try {
-    verified(der);
+    verified(built);
   } catch (err) {
     return err as Error;
   }
@@ -129,6 +151,17 @@ describe("CMS SignedData: the accepted shape", () => {
     const out = verified(build());
     expect(Buffer.from(out.content).equals(DOCUMENT)).toBe(true);
     expect(out.certificate.kind).toBe("rsa2048");
+  });
+
+  it("accepts DSA signatures for the dsa kind: DSA-with-SHA-1 (AWS's /pkcs7) and DSA-with-SHA-256", () => {
+    expect(verified(build(dsa)).certificate.kind).toBe("dsa");
+    verified(
+      build((s) => {
+        dsa(s);
+        sha1Digest(s);
+        s.signatureAlgorithm = algorithm(Oid.dsaWithSha1, "absent");
+      }),
+    );
   });
 
   it("accepts the variants AWS and RFC 5652 allow: sha256WithRSAEncryption, parameters absent, a matching cmsAlgorithmProtection", () => {
@@ -166,12 +199,12 @@ describe("CMS SignedData: each parsing rule refuses on its own (malformed: Asn1E
     ["detached content", (s) => (s.eContent = undefined), /detached content is not supported/],
     [
       "a certificates bag",
-      (s) => s.between.push(tlv(0xa0, Buffer.from(cert.der))),
+      (s) => s.between.push(tlv(0xa0, Buffer.from(s.cert.der))),
       /SignedData with certificates or CRLs is not supported/,
     ],
     ["SignerInfo version 3", (s) => (s.signerVersion = integer(3)), /SignerInfo version 3 is not supported/],
-    ["an issuer that is not a Name", (s) => (s.issuer = tlv(0x31, cert.issuerDer)), /issuer/],
-    ["a serial number that is not an INTEGER", (s) => (s.serial = tlv(0x04, cert.serial)), /serialNumber/],
+    ["an issuer that is not a Name", (s) => (s.issuer = tlv(0x31, s.cert.issuerDer)), /issuer/],
+    ["a serial number that is not an INTEGER", (s) => (s.serial = tlv(0x04, s.cert.serial)), /serialNumber/],
     [
       "signed attributes with an indefinite length",
       (s) => (s.sentAttributes = (signed) => indefinite(0xa0, signed.subarray(2))),
@@ -345,12 +378,7 @@ describe("CMS SignedData: each verification rule refuses on its own (CmsVerifica
     ],
     [
       "SHA-1 with an rsa2048 certificate",
-      (s) => {
-        s.digestAlgorithms = [sha1];
-        s.signerDigest = sha1;
-        s.hash = "sha1";
-        s.attributes[2] = attribute(Oid.messageDigest, digestOf(DOCUMENT, "sha1"));
-      },
+      sha1Digest,
       /signature algorithm 1.2.840.113549.1.1.1 with digest 1.3.14.3.2.26 is not allowed for a RSA rsa2048 certificate/,
     ],
     [
@@ -362,6 +390,30 @@ describe("CMS SignedData: each verification rule refuses on its own (CmsVerifica
       "a DSA signature algorithm with NULL parameters",
       (s) => (s.signatureAlgorithm = algorithm(Oid.dsaWithSha256, "null")),
       /is not allowed for a RSA rsa2048 certificate/,
+    ],
+    [
+      "a genuine DSA signature labelled rsaEncryption (an unsigned field)",
+      (s) => {
+        dsa(s);
+        s.signatureAlgorithm = algorithm(Oid.rsaEncryption, "null");
+      },
+      "signature algorithm 1.2.840.113549.1.1.1 with digest 2.16.840.1.101.3.4.2.1 is not allowed for a DSA dsa certificate",
+    ],
+    [
+      "DSA-with-SHA-256 with NULL parameters (RFC 3279: absent)",
+      (s) => {
+        dsa(s);
+        s.signatureAlgorithm = algorithm(Oid.dsaWithSha256, "null");
+      },
+      /is not allowed for a DSA dsa certificate/,
+    ],
+    [
+      "DSA-with-SHA-1 under a SHA-256 digest",
+      (s) => {
+        dsa(s);
+        s.signatureAlgorithm = algorithm(Oid.dsaWithSha1, "absent");
+      },
+      /is not allowed for a DSA dsa certificate/,
     ],
     [
       "a signature with one bit flipped",
@@ -378,5 +430,14 @@ describe("CMS SignedData: each verification rule refuses on its own (CmsVerifica
     expect(err).toBeInstanceOf(CmsVerificationError);
     if (typeof message === "string") expect(err.message).toBe(message);
     else expect(err.message).toMatch(message);
+  });
+});
+
+describe("verifySignature", () => {
+  it("reports a key node:crypto cannot use with a digest (Ed25519) as not verifying, without throwing", () => {
+    const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+    const certificate = { ...trustedOf("rsa2048")[0]!, publicKey };
+    const signature = sign(null, DOCUMENT, privateKey);
+    expect(verifySignature("sha256", DOCUMENT, certificate, signature)).toBe(false);
   });
 });

@@ -320,7 +320,10 @@ export function verifySignedData(
   throw new CmsVerificationError(lastReason);
 }
 
-/** node:crypto verify that reports malformed signatures (e.g. a broken DSA DER) as false. */
+/**
+ * node:crypto verify (DSA signatures in DER, its default encoding, as in CMS), with anything it
+ * throws on (a key type that takes no digest, such as Ed25519) reported as false.
+ */
 export function verifySignature(
   hash: "sha1" | "sha256",
   data: Uint8Array,
@@ -328,12 +331,7 @@ export function verifySignature(
   signature: Uint8Array,
 ): boolean {
   try {
-    return cryptoVerify(
-      hash,
-      data,
-      cert.keyType === "dsa" ? { key: cert.publicKey, dsaEncoding: "der" } : cert.publicKey,
-      signature,
-    );
+    return cryptoVerify(hash, data, cert.publicKey, signature);
   } catch {
     return false;
   }
