@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { partitionOfRegion } from "../aws/partition";
 import { Code } from "../common/errors";
 import { getTestCa } from "../testkit/test-ca";
-import { type AwsCertificateConfig, CertificateStore, loadOperatorCertificates } from "./certificate-store";
+import { type AwsCertificateConfig, CertificateStore, loadOperatorCertificate } from "./certificate-store";
 
 const store = CertificateStore.embedded();
 
@@ -65,13 +65,10 @@ describe("aws_certificate entries", () => {
   };
 
   it("adds to the embedded candidates of a region rather than replacing them", () => {
-    const ops = loadOperatorCertificates(
-      [
-        { region: "us-east-1", kind: "rsa2048", pemPath: "/etc/rsa2048.pem" },
-        { region: "xx-new-1", kind: "dsa", pemPath: "/etc/dsa.pem" },
-      ],
-      readFile,
-    );
+    const ops = [
+      { region: "us-east-1", kind: "rsa2048", pemPath: "/etc/rsa2048.pem" } as const,
+      { region: "xx-new-1", kind: "dsa", pemPath: "/etc/dsa.pem" } as const,
+    ].map((entry, i) => loadOperatorCertificate(entry, i, readFile));
     const merged = CertificateStore.withOperatorCertificates(ops);
     expect(merged.candidates("us-east-1", "rsa2048").map((c) => c.source)).toEqual(["embedded", "operator"]);
     expect(merged.candidates("xx-new-1", "dsa")[0]).toMatchObject({
@@ -113,20 +110,11 @@ describe("aws_certificate entries", () => {
   ])("rejects %j", (entry, message) => {
     try {
       // The loader re-checks what the config decoder checked: a library caller may pass anything.
-      loadOperatorCertificates([entry as AwsCertificateConfig], readFile);
+      loadOperatorCertificate(entry as AwsCertificateConfig, 0, readFile);
       expect.unreachable();
     } catch (err) {
       expect(err).toMatchObject({ code: Code.InvalidArgument });
       expect((err as Error).message).toContain(message);
     }
-  });
-
-  it("bounds the number of entries", () => {
-    const many = Array.from({ length: 257 }, () => ({
-      region: "us-east-1",
-      kind: "rsa" as const,
-      pemPath: "/etc/rsa.pem",
-    }));
-    expect(() => loadOperatorCertificates(many, readFile)).toThrow(/too many aws_certificate blocks/);
   });
 });

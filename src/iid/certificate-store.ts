@@ -176,22 +176,10 @@ export function readPemFile(path: string): string {
 }
 
 /**
- * Reads and validates `aws_certificate` blocks at configure time. Every problem is an
- * InvalidArgument naming the block and the path, so SPIRE refuses to start with a clear reason.
+ * Reads and validates one `aws_certificate` block (the `index`-th, for messages) at configure
+ * time. Every problem is an InvalidArgument naming the block and the path, so SPIRE refuses to
+ * start with a clear reason; server/configuration.ts bounds how many blocks there may be.
  */
-export function loadOperatorCertificates(
-  entries: readonly AwsCertificateConfig[],
-  readFile: (path: string) => string = readPemFile,
-): TrustedCertificate[] {
-  if (entries.length > MAX_OPERATOR_CERTIFICATES) {
-    throw invalidArgument(
-      `too many aws_certificate blocks: ${entries.length} (limit ${MAX_OPERATOR_CERTIFICATES})`,
-    );
-  }
-  return entries.map((entry, i) => loadOperatorCertificate(entry, i, readFile));
-}
-
-/** One `aws_certificate` block (the `index`-th, for messages); throws InvalidArgument. */
 export function loadOperatorCertificate(
   entry: AwsCertificateConfig,
   index: number,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeBase64Strict } from "../iid/base64";
 import { readRoot } from "../iid/ber";
-import { CertificateStore, loadOperatorCertificates } from "../iid/certificate-store";
+import { CertificateStore, loadOperatorCertificate } from "../iid/certificate-store";
 import { parseSignedData } from "../iid/cms";
 import { encodeAttestationPayload } from "../iid/payload";
 import { verifyInstanceIdentity } from "../iid/verify";
@@ -115,7 +115,9 @@ describe("test CA signatures", () => {
     const dir = mkdtempSync(join(tmpdir(), "test-ca-"));
     const entries = ca.writeAwsCertificateEntries(dir, ["eu-west-1", "xx-test-1"]);
     expect(entries).toHaveLength(6);
-    const store = CertificateStore.withOperatorCertificates(loadOperatorCertificates(entries));
+    const store = CertificateStore.withOperatorCertificates(
+      entries.map((e, i) => loadOperatorCertificate(e, i)),
+    );
     const doc = buildIidDocument({ region: "xx-test-1" });
     const identity = await verifyInstanceIdentity({ document: doc, pkcs7: ca.signPkcs7(doc) }, { store });
     expect(identity.kind).toBe("pkcs7");
