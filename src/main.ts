@@ -15,6 +15,7 @@
 import { basename } from "node:path";
 import { COMMIT, VERSION, versionText } from "./common/build-info";
 import { describeError } from "./common/errors";
+import { capYoungGeneration } from "./common/heap-tuning";
 import { appProtocolAccepted, hasMagicCookie, missingCookieMessage } from "./goplugin/handshake";
 import { HclogLogger } from "./goplugin/hclog";
 import { guardStdout } from "./goplugin/stdout-guard";
@@ -108,6 +109,7 @@ function usage(program: string): string {
 }
 
 async function runPlugin({ side, method }: PluginSelection, logger: HclogLogger): Promise<void> {
+  capYoungGeneration({ execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS });
   process.on("uncaughtException", (err) => {
     // SPIRE never restarts a dead plugin (every later call fails until SPIRE restarts), so a
     // stray exception is logged and survived rather than turned into a crash.

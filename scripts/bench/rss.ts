@@ -10,7 +10,7 @@ import { SCENARIO_ACCOUNT, startScenario } from "../../src/testkit/scenario";
 import { SpireHost } from "../../src/testkit/spire-host";
 import type { BenchResult } from "../bench";
 import { RotatingAttestClient } from "./lib/attest-client";
-import { pluginCommand, round, rssMb } from "./lib/common";
+import { heapSnapshot, pluginCommand, round, rssMb } from "./lib/common";
 
 const TOTAL = 10_000;
 const SAMPLE_EVERY = 2_000;
@@ -49,6 +49,7 @@ export async function run(): Promise<BenchResult> {
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await heapSnapshot(pid);
     client.close();
     const steady = samples.filter((s) => s.attestations >= 4_000).map((s) => s.rssMb);
     const last = samples[samples.length - 1]?.rssMb ?? Number.NaN;

@@ -3,7 +3,7 @@
  * directory (scripts/bench.ts), so `__dirname` is not the repository: the runner passes the
  * repository root in BENCH_ROOT.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export function repoRoot(): string {
@@ -84,15 +84,56 @@ export function cpuMs(pid: number): number {
 }
 
 /**
- * How the host starts the plugin: the bundle itself, as SPIRE's plugin_cmd would. With
- * BENCH_CPU_PROF_DIR set, through `node --cpu-prof` so the plugin process writes a V8 CPU
- * profile there when it exits (used to find what a missed goal costs).
+ * How the host starts the plugin: the bundle itself, as SPIRE's plugin_cmd would. To find what
+ * a missed goal costs, the plugin runs under `node` with options instead:
+ * - BENCH_CPU_PROF_DIR: `--cpu-prof`, a V8 CPU profile written there when the plugin exits;
+ * - BENCH_HEAP_SNAPSHOT_DIR: a heap snapshot and a diagnostic report (heap spaces, RSS)
+ *   written there when a scenario calls heapSnapshot (rss.ts: after the last attestation);
+ * - BENCH_PLUGIN_NODE_ARGS: more node options, space-separated (e.g. V8 heap flags to compare).
  */
 export function pluginCommand(side: "server" | "agent" | "server-iam" = "server"): {
   command: string;
   args: string[];
 } {
+  const nodeArgs = (process.env.BENCH_PLUGIN_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
   const profDir = process.env.BENCH_CPU_PROF_DIR;
-  if (profDir === undefined || profDir === "") return { command: bundlePath(), args: [side] };
-  return { command: process.execPath, args: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, bundlePath(), side] };
+  if (profDir !== undefined && profDir !== "") nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${profDir}`);
+  const heapDir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (heapDir !== undefined && heapDir !== "") {
+    nodeArgs.push(
+      `--diagnostic-dir=${heapDir}`,
+      "--heapsnapshot-signal=SIGUSR2",
+      "--report-on-signal",
+      "--report-signal=SIGWINCH",
+      `--report-directory=${heapDir}`,
+    );
+  }
+  if (nodeArgs.length === 0) return { command: bundlePath(), args: [side] };
+  return { command: process.execPath, args: [...nodeArgs, bundlePath(), side] };
+}
+
+/**
+ * With BENCH_HEAP_SNAPSHOT_DIR set: asks the plugin (started through pluginCommand) for a
+ * diagnostic report, then a heap snapshot (which collects garbage first, so the report comes
+ * before it), and waits until both are written. Without it: nothing.
+ */
+export async function heapSnapshot(pid: number): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (dir === undefined || dir === "") return;
+  const written = async (suffix: string, signal: NodeJS.Signals): Promise<void> => {
+    const before = new Set(readdirSync(dir));
+    process.kill(pid, signal);
+    let size = -1;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const file = readdirSync(dir).find((f) => f.endsWith(suffix) && !before.has(f));
+      if (file === undefined) continue;
+      // Complete when its size stops changing.
+      const now = statSync(join(dir, file)).size;
+      if (now > 0 && now === size) return;
+      size = now;
+    }
+  };
+  await written(".json", "SIGWINCH");
+  await written(".heapsnapshot", "SIGUSR2");
 }
