@@ -1,16 +1,4 @@
-/**
- * aws_iam's agent ID: `spiffe://<td>/spire/agent/aws_iam/<account>/<role>/<session>` by
- * default (the collision-free escaping of principal.ts), or `agent_path_template` rendered
- * by the same engine as aws_iid's (src/template: the same functions, bounds and
- * configure-time checks), over the principal STS reported.
- *
- * Template values are the raw names STS returned. IAM names may hold `+=,@` (SSO session
- * names are e-mail addresses), which are not valid SPIFFE path characters; a template that
- * uses such a name as is yields an invalid ID for that principal only, refused as
- * PermissionDenied naming the principal (the same rule as aws_iid's tag values).
- */
-import { Code, PluginError } from "../common/errors";
-import { makeAgentId } from "../server/agent-id";
+import { agentIdFromPath, makeAgentId } from "../server/agent-id";
 import {
   AWS_IAM_TEMPLATE_SCHEMA,
   type CompiledPathTemplate,
@@ -62,39 +50,12 @@ export function iamAgentId(
   if (template === undefined) {
     return makeAgentId(trustDomain, `/${IAM_TEMPLATE_PLUGIN_NAME}/${defaultAgentPathSegments(p).join("/")}`);
   }
-  let suffix: string;
-  try {
-    suffix = template.render(iamTemplateValues(p));
-  } catch (err) {
-    if (err instanceof PluginError) {
-      throw new PluginError(err.code, `failed to create spiffe ID: ${err.message}`, { cause: err });
-    }
-    throw err;
-  }
-  try {
-    return makeAgentId(trustDomain, suffix);
-  } catch (err) {
-    if (!(err instanceof PluginError)) throw err;
-    if (causedByPrincipal(trustDomain, template)) {
-      throw new PluginError(
-        Code.PermissionDenied,
-        `failed to create spiffe ID: ${err.message} (caused by the names of ${p.principalArn}: values used in agent_path_template must be valid SPIFFE path segments)`,
-        { cause: err },
-      );
-    }
-    throw new PluginError(
-      Code.Internal,
-      `failed to create spiffe ID: ${err.message} (agent_path_template produces an invalid path for every principal)`,
-      { cause: err },
-    );
-  }
-}
-
-function causedByPrincipal(trustDomain: string, template: CompiledPathTemplate): boolean {
-  try {
-    makeAgentId(trustDomain, template.render(placeholderValues()));
-    return true;
-  } catch {
-    return false;
-  }
+  return agentIdFromPath(
+    trustDomain,
+    (placeholders) => template.render(placeholders ? placeholderValues() : iamTemplateValues(p)),
+    {
+      node: `caused by the names of ${p.principalArn}: values used in agent_path_template must be valid SPIFFE path segments`,
+      every: "agent_path_template produces an invalid path for every principal",
+    },
+  );
 }

@@ -113,13 +113,16 @@ class PlaceholderTags extends Map<string, string> {
 }
 
 /**
- * Render the template and build the agent ID. Errors are prefixed like SPIRE's
- * ("failed to create spiffe ID: …") and carry a code by cause (see the module comment).
+ * The agent ID from a path template's output, for both methods, with SPIRE's prefix ("failed
+ * to create spiffe ID: …"); render errors keep their code (see the module comment). When the
+ * path is invalid, `render(true)` renders again with every node value replaced by a valid path
+ * segment: a valid path then means the node's own values are at fault (PermissionDenied,
+ * `hints.node`); an invalid one, that no node could fix the template (Internal, `hints.every`).
  */
-export function agentIdFromTemplate(
+export function agentIdFromPath(
   trustDomain: string,
-  template: CompiledTemplate,
-  data: AgentPathTemplateData,
+  render: (placeholders: boolean) => string,
+  hints: { node: string; every: string },
 ): string {
   const tdErr = validateTrustDomainName(trustDomain);
   if (tdErr !== null) {
@@ -127,7 +130,7 @@ export function agentIdFromTemplate(
   }
   let suffix: string;
   try {
-    suffix = template.render(data);
+    suffix = render(false);
   } catch (err) {
     if (err instanceof PluginError) {
       throw new PluginError(err.code, `failed to create spiffe ID: ${err.message}`, { cause: err });
@@ -136,23 +139,39 @@ export function agentIdFromTemplate(
   }
   const problem = agentPathProblem(trustDomain, suffix);
   if (problem === null) return `spiffe://${trustDomain}${AGENT_PATH_PREFIX}${suffix}`;
-  const code = causedByTags(trustDomain, template, data) ? Code.PermissionDenied : Code.Internal;
-  const hint =
-    code === Code.PermissionDenied
-      ? ` (caused by the tags of instance ${data.instanceId}: tag values used in agent_path_template must be valid SPIFFE path segments)`
-      : " (agent_path_template produces an invalid path for every node)";
-  throw new PluginError(code, `failed to create spiffe ID: ${problem}${hint}`);
+  const nodeCaused = renders(
+    () => render(true),
+    (tame) => agentPathProblem(trustDomain, tame) === null,
+  );
+  throw new PluginError(
+    nodeCaused ? Code.PermissionDenied : Code.Internal,
+    `failed to create spiffe ID: ${problem} (${nodeCaused ? hints.node : hints.every})`,
+  );
 }
 
-function causedByTags(trustDomain: string, template: CompiledTemplate, data: AgentPathTemplateData): boolean {
-  if (data.tags.size === 0 && !template.usesTags) return false;
-  const tame = new PlaceholderTags(data.tags.keys());
+function renders(render: () => string, valid: (suffix: string) => boolean): boolean {
   try {
-    const suffix = template.render({ ...data, tags: tame });
-    return agentPathProblem(trustDomain, suffix) === null;
+    return valid(render());
   } catch {
     return false;
   }
+}
+
+/** aws_iid's agent ID: agent_path_template over the document and the instance's tags. */
+export function agentIdFromTemplate(
+  trustDomain: string,
+  template: CompiledTemplate,
+  data: AgentPathTemplateData,
+): string {
+  return agentIdFromPath(
+    trustDomain,
+    (placeholders) =>
+      template.render(placeholders ? { ...data, tags: new PlaceholderTags(data.tags.keys()) } : data),
+    {
+      node: `caused by the tags of instance ${data.instanceId}: tag values used in agent_path_template must be valid SPIFFE path segments`,
+      every: "agent_path_template produces an invalid path for every node",
+    },
+  );
 }
 
 /**
