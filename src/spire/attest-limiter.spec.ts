@@ -19,16 +19,16 @@ const admit = (l: AttestLimiter, request = small, signal = live()): Promise<Admi
   l.admit(signal, request);
 
 describe("AttestLimiter", () => {
-  it("defaults to 256 at once, 1024 waiting, 32 MiB held, 64 per address, 4096 waiting on agents", () => {
+  it("defaults to 256 at once, 8192 waiting, 32 MiB held, 64 per address, 4096 waiting on agents", () => {
     const l = new AttestLimiter();
-    expect([l.maxConcurrent, l.maxQueued]).toEqual([256, 1024]);
+    expect([l.maxConcurrent, l.maxQueued]).toEqual([256, 8192]);
     expect([
       DEFAULT_MAX_CONCURRENT_ATTESTATIONS,
       DEFAULT_MAX_QUEUED_ATTESTATIONS,
       DEFAULT_MAX_ATTESTATION_BYTES,
       DEFAULT_MAX_ATTESTATIONS_PER_ADDRESS,
       DEFAULT_MAX_PENDING_CHALLENGES,
-    ]).toEqual([256, 1024, 32 * 1024 * 1024, 64, 4096]);
+    ]).toEqual([256, 8192, 32 * 1024 * 1024, 64, 4096]);
   });
 
   it("queues beyond the cap in FIFO order and refuses with Unavailable beyond the queue", async () => {

@@ -25,8 +25,15 @@ import { abortReason } from "../common/signals";
 
 /** Attestations in progress at once. Each mostly waits on AWS; 256 keeps EC2 calls batched. */
 export const DEFAULT_MAX_CONCURRENT_ATTESTATIONS = 256;
-/** Attestations allowed to wait for a slot; past this, Unavailable. */
-export const DEFAULT_MAX_QUEUED_ATTESTATIONS = 1024;
+/**
+ * Attestations allowed to wait for a slot; past this, Unavailable. Sized for a boot storm: when
+ * 5,000 instances start at once, SPIRE opens 5,000 streams within seconds, and with 1,024 waiting
+ * 836 of them were refused (their agents retry, but each refusal is an error in the agent's log
+ * and a delay of its backoff). What a waiting stream holds is its first message (counted against
+ * the byte budget below) and its gRPC stream state; measured in the 5,000-instance storm
+ * (scripts/bench/attest-storm.ts) with every stream admitted: see docs/security.md.
+ */
+export const DEFAULT_MAX_QUEUED_ATTESTATIONS = 8192;
 /**
  * Bytes held by admitted streams. An honest aws_iid payload is ~3 KiB and an aws_iam answer
  * ~2–4 KiB, so 32 MiB holds thousands of honest attestations while a flood of 64 KiB payloads
