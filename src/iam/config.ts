@@ -17,7 +17,7 @@ import {
   type Fields,
   parseForDecoding,
 } from "../hcl/schema";
-import { validateAccountListFile } from "../org/account-list-file";
+import { accountListFileProblem } from "../org/account-list-file";
 import {
   type AdmissionConfig,
   admissionConfig,
@@ -162,15 +162,10 @@ export async function prepareIamServerConfig(
   const decoded = iamServerConfigFromAst(input);
   if (decoded.config === undefined) return { problems: decoded.problems };
   const problems: ConfigProblem[] = [];
-  const org = decoded.config.organization;
-  if (org?.mode === "file") {
-    try {
-      await validateAccountListFile(org.accountListFile);
-    } catch (err) {
-      const path = "verify_organization.account_list_file";
-      problems.push({ path, pos: decoded.positions?.get(`${path}#value`), message: describeError(err) });
-    }
-  }
+  const listProblem = await accountListFileProblem(decoded.config.organization, (path) =>
+    decoded.positions?.get(`${path}#value`),
+  );
+  if (listProblem !== undefined) problems.push(listProblem);
   let forwardTarget: StsForwardTarget | undefined;
   try {
     forwardTarget = stsForwardTargetFromEnv(env);

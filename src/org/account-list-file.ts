@@ -5,7 +5,10 @@
  * in SPIRE's configure-time prefix.
  */
 import { readBoundedFile } from "../common/bounded-read";
-import { invalidArgument, type PluginError } from "../common/errors";
+import { describeError, invalidArgument, type PluginError } from "../common/errors";
+import type { Pos } from "../hcl/ast";
+import type { ConfigProblem } from "../hcl/schema";
+import type { OrgConfig } from "../server/config";
 
 /** A 50,000-account list is ~800 KB; anything far larger is not an account list. */
 export const ACCOUNT_LIST_FILE_MAX_BYTES = 8 * 1024 * 1024;
@@ -52,6 +55,25 @@ export async function validateAccountListFile(path: string): Promise<string[]> {
     return await readAccountListFile(path);
   } catch (err) {
     throw configureError(err);
+  }
+}
+
+/**
+ * Configure's check of verify_organization's account_list_file, the same for both methods:
+ * the problem at its key (`at` finds positions), or undefined when the file reads as an
+ * account list or the block names none.
+ */
+export async function accountListFileProblem(
+  org: OrgConfig | undefined,
+  at: (path: string) => Pos | undefined,
+): Promise<ConfigProblem | undefined> {
+  if (org?.mode !== "file") return undefined;
+  try {
+    await validateAccountListFile(org.accountListFile);
+    return undefined;
+  } catch (err) {
+    const path = "verify_organization.account_list_file";
+    return { path, pos: at(path), message: describeError(err) };
   }
 }
 

@@ -11,7 +11,7 @@ import type { Pos } from "../hcl/ast";
 import { type ConfigInput, type ConfigProblem, parseForDecoding } from "../hcl/schema";
 import type { TrustedCertificate } from "../iid/certificate";
 import { loadOperatorCertificate, MAX_OPERATOR_CERTIFICATES } from "../iid/certificate-store";
-import { validateAccountListFile } from "../org/account-list-file";
+import { accountListFileProblem } from "../org/account-list-file";
 import {
   type CompiledTemplate,
   compileAgentPathTemplate,
@@ -80,15 +80,8 @@ export async function prepareServerConfig(
     });
   }
 
-  const org = config.verifyOrganization;
-  if (org?.mode === "file") {
-    try {
-      await validateAccountListFile(org.accountListFile);
-    } catch (err) {
-      const path = "verify_organization.account_list_file";
-      problems.push({ path, pos: at(path), message: describeError(err) });
-    }
-  }
+  const listProblem = await accountListFileProblem(config.verifyOrganization, at);
+  if (listProblem !== undefined) problems.push(listProblem);
 
   if (problems.length > 0 || template === undefined) return { problems: sortProblems(problems) };
   return { problems: [], config: { config, certificates, template } };
