@@ -96,9 +96,35 @@ describe("document binding", () => {
   it("rejects the same for pkcs7 and for the legacy signature", async () => {
     const victim = buildIidDocument({ region: REGION, accountId: "999999999999" });
     expect((await rejection({ document: victim, pkcs7: signed.pkcs7 })).code).toBe(Code.PermissionDenied);
-    expect((await rejection({ document: victim, signature: signed.signature })).code).toBe(
-      Code.PermissionDenied,
+    const legacy = await rejection({ document: victim, signature: signed.signature });
+    expect(legacy.code).toBe(Code.PermissionDenied);
+    expect(legacy.message).toBe(
+      "failed to verify the cryptographic signature: the signature does not match the document",
     );
+  });
+
+  it("holds rsa2048 to the rsa2048 rules: a SHA-1 signature, which /pkcs7's rules allow for an RSA key, is refused", async () => {
+    const sha1 = ca.signRsa2048(document, { digest: "sha1" });
+    const err = await rejection({ document, rsa2048: sha1 });
+    expect(err.code).toBe(Code.PermissionDenied);
+    expect(err.message).toMatch(
+      /with digest 1\.3\.14\.3\.2\.26 is not allowed for a RSA rsa2048 certificate$/,
+    );
+    // Signed with SHA-256, the form AWS sends, the same document verifies.
+    await expect(
+      verifyInstanceIdentity(
+        { document, rsa2048: ca.signRsa2048(document, { digest: "sha256" }) },
+        { store },
+      ),
+    ).resolves.toMatchObject({ kind: "rsa2048" });
+  });
+
+  it("with a forced kind (the verify CLI's --kind), refuses a payload without that field as InvalidArgument", async () => {
+    const err = await rejection({ document, rsa2048: signed.rsa2048 }, { kind: "pkcs7" });
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.message).toBe("the payload has no pkcs7 field");
+    const legacy = await rejection({ document, rsa2048: signed.rsa2048 }, { kind: "rsa" });
+    expect(legacy.message).toBe("the payload has no signature field");
   });
 
   it("rejects a document that differs only by a trailing newline (no re-serialisation)", async () => {

@@ -55,6 +55,8 @@ export interface SignOptions {
   readonly embeddedContent?: string;
   readonly contentTypeAttribute?: string;
   readonly extraSigner?: boolean;
+  /** The digest (default: SHA-256 for `/rsa2048`, SHA-1 for `/pkcs7`, as AWS signs). */
+  readonly digest?: "sha1" | "sha256";
 }
 
 /** The three IMDS signature texts for one document. */
@@ -181,11 +183,15 @@ export function createTestCa(): TestCa {
   const ca: TestCa = {
     certificates,
     signRsa2048: (document, options = {}) =>
-      encodeBase64Lines(signedData(Buffer.from(document, "utf8"), certificates.rsa2048, "sha256", options)),
+      encodeBase64Lines(
+        signedData(Buffer.from(document, "utf8"), certificates.rsa2048, options.digest ?? "sha256", options),
+      ),
     signRsa: (document) =>
       encodeBase64Lines(sign("sha256", Buffer.from(document, "utf8"), certificates.rsa.privateKey)),
     signPkcs7: (document, options = {}) =>
-      encodeBase64Lines(signedData(Buffer.from(document, "utf8"), certificates.dsa, "sha1", options)),
+      encodeBase64Lines(
+        signedData(Buffer.from(document, "utf8"), certificates.dsa, options.digest ?? "sha1", options),
+      ),
     sign: (document, options = {}) => ({
       document,
       rsa2048: ca.signRsa2048(document, options),
