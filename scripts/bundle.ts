@@ -90,6 +90,10 @@ const COMMON: BuildOptions = {
   // grpc-js requires proto-loader only lazily (channelz, ORCA); bundling it would pull in
   // protobufjs for nothing.
   external: ["@grpc/proto-loader"],
+  // The ES module builds where packages have them ("module"), so esbuild can drop what the code
+  // does not import: the AWS SDK clients are imported through src/aws/sdk-clients/, one command
+  // or two each, and their CommonJS builds are one file that must be taken whole.
+  mainFields: ["module", "main"],
   // License notices marked for keeping (/*! or @license: pkijs, asn1js, bowser) stay in the
   // file, at its end (the lazy part's are added there too), so the one file copied to a SPIRE
   // host still carries them; the full texts are in THIRD_PARTY_LICENSES.txt (scripts/licenses.ts).
