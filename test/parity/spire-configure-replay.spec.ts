@@ -1,8 +1,9 @@
 /**
  * SPIRE's own Configure cases for aws_iid, replayed against the plugin: every `t.Run` of
  * TestConfigure in spiffe/spire v1.13.3 pkg/server/plugin/nodeattestor/awsiid/iid_test.go (the
- * SPIRE this project builds for test/spire), with its configuration and the outcome SPIRE's
- * test asserts. Each case either behaves as in SPIRE ("=": the same verdict, and SPIRE's words
+ * SPIRE this project builds for test/spire), and the two of the agent's
+ * (pkg/agent/plugin/nodeattestor/awsiid/iid_test.go), with the configuration and the outcome
+ * SPIRE's test asserts. Each case either behaves as in SPIRE ("=": the same verdict, and SPIRE's words
  * where its test checks them) or differs, and then docs/parity.md must have the row that says
  * so (marked ≠) naming this spec and the case, so a difference cannot hide behind an "=".
  *
@@ -10,6 +11,7 @@
  * src/server/configuration.ts) without starting the organization cache.
  */
 import { describe, expect, it } from "vitest";
+import { createAgentPluginWith } from "../../src/agent/plugin";
 import { silentLogger } from "../../src/common/logger";
 import { noopMetrics } from "../../src/common/metrics";
 import { createServerPluginWith } from "../../src/server/plugin";
@@ -181,5 +183,24 @@ describe("SPIRE v1.13.3 TestConfigure, replayed", () => {
     expect(row!.ours, row!.ours).toMatch(/^≠|; ≠|\(≠|≠ /);
     expect(row!.ours.startsWith("=")).toBe(false);
     expect(references(row!.proof)).toContainEqual({ file: SPEC, name: c.name });
+  });
+});
+
+describe("SPIRE v1.13.3 agent TestConfigure, replayed", () => {
+  const environment = {
+    logger: silentLogger,
+    hostServices: { agentStore: undefined, metrics: noopMetrics },
+    setLogLevel: () => {},
+  };
+  it.each([
+    ["malformed", false],
+    ["", true],
+  ] as const)("plugin_data %j: valid %s, as in SPIRE", async (config, valid) => {
+    const plugin = createAgentPluginWith(environment, { processEnv: {} });
+    try {
+      expect((await plugin.validate({ trustDomain: "example.org" }, config)).valid).toBe(valid);
+    } finally {
+      await plugin.close();
+    }
   });
 });
