@@ -261,7 +261,13 @@ describe("check-config runs Configure's own checks", () => {
     // Asked for aws_iam, but SPIRE would load aws_iid: said before aws_iid's own checks.
     const iid = await run("server-iam", conf("/opt/spire-aws-iid", ""));
     expect(iid.code).toBe(1);
-    expect(iid.out).toContain('NodeAttestor "aws_iam" loads aws_iid, not aws_iam');
+    expect(iid.out).toContain(
+      'NodeAttestor "aws_iam" loads aws_iid, not aws_iam: without plugin_args the file name of plugin_cmd ("spire-aws-iid") selects aws_iid',
+    );
+    const args = await run("server-iam", conf("/opt/spire-aws-iam", '    plugin_args = ["server"]\n'));
+    expect(args.out).toContain(
+      ':4:5: NodeAttestor "aws_iam" loads aws_iid, not aws_iam: plugin_args ["server"] select aws_iid; set plugin_args = ["server-iam"]',
+    );
   });
 
   it("says when the file is the other side's configuration", async () => {

@@ -240,11 +240,17 @@ async function checkWholeConfig(
   const selection = selectionOf(chosen);
   const sideProblem = wrongSideFile(root, side);
   if (askedMethod !== undefined && selection.method !== askedMethod) {
-    // The plugin would load the other method: its keys are what Configure would check.
+    // Asked for aws_iam (server-iam/agent-iam), but SPIRE would start aws_iid: say why first.
+    const argsItem = setting(chosen.items, "plugin_args").at(-1);
+    const cmdItem = setting(chosen.items, "plugin_cmd").at(-1);
+    const args = stringList(argsItem?.val) ?? [];
+    const why =
+      args.length > 0
+        ? `plugin_args ${JSON.stringify(args)} select ${selection.method}`
+        : `without plugin_args the file name of plugin_cmd (${JSON.stringify(basename(literalString(cmdItem?.val) ?? ""))}) selects ${selection.method}: it does not contain "aws_iam" or "aws-iam"`;
     launch.push({
-      pos: (setting(chosen.items, "plugin_cmd").at(-1) ?? setting(chosen.items, "plugin_args").at(-1))
-        ?.keys[0]?.token.pos,
-      message: `NodeAttestor ${JSON.stringify(chosen.name)} loads ${selection.method}, not ${askedMethod}: plugin_args do not name it and the file name of plugin_cmd does not contain ${askedMethod === "aws_iam" ? '"aws_iam" or "aws-iam"' : 'neither "aws_iam" nor "aws-iam"'}; set plugin_args = ["${side}${askedMethod === "aws_iam" ? "-iam" : ""}"] or rename the file`,
+      pos: (args.length > 0 ? argsItem : (cmdItem ?? argsItem))?.keys[0]?.token.pos,
+      message: `NodeAttestor ${JSON.stringify(chosen.name)} loads ${selection.method}, not ${askedMethod}: ${why}; set plugin_args = ["${side}-iam"] or install the file as spire-aws-iam`,
     });
   }
   const result = await checkChosenPluginData({ side, method: selection.method }, chosen, options);
