@@ -1,11 +1,3 @@
-/**
- * spire.service.common.config.v1.Config. Configure runs at load and again on SIGUSR1 with
- * plugin_data_file, possibly concurrently with attestations; a failed reconfigure leaves the
- * plugin in use with its previous configuration (the implementation keeps it; we never mark
- * the plugin unconfigured again). Validate comes from `spire-server validate` without any
- * prior Configure.
- */
-import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../common/logger";
 import {
   type ConfigServer,
@@ -16,7 +8,7 @@ import {
   ValidateResponse,
 } from "../gen/spire/service/common/config/v1/config";
 import type { ConfigurablePlugin, CoreConfig } from "./contracts";
-import { toServiceError } from "./grpc-status";
+import { unaryHandler } from "./grpc-status";
 import type { PluginRuntime } from "./plugin-runtime";
 import type { PluginSides } from "./plugin-sides";
 
@@ -34,35 +26,16 @@ async function configurable(
 
 export function configService(sides: PluginSides, logger: Logger): ConfigServer {
   return {
-    configure(
-      call: grpc.ServerUnaryCall<ConfigureRequest, ConfigureResponse>,
-      callback: grpc.sendUnaryData<ConfigureResponse>,
-    ): void {
-      const { coreConfiguration, hclConfiguration } = call.request;
-      configurable(sides)
-        .then(({ runtime, plugin }) =>
-          plugin.configure(coreConfig(coreConfiguration), hclConfiguration).then(() => runtime),
-        )
-        .then(
-          (runtime) => {
-            runtime.markConfigured();
-            callback(null, ConfigureResponse.create());
-          },
-          (err: unknown) => callback(toServiceError(err, logger, "Configure")),
-        );
-    },
-    validate(
-      call: grpc.ServerUnaryCall<ValidateRequest, ValidateResponse>,
-      callback: grpc.sendUnaryData<ValidateResponse>,
-    ): void {
-      const { coreConfiguration, hclConfiguration } = call.request;
-      configurable(sides)
-        .then(({ plugin }) => plugin.validate(coreConfig(coreConfiguration), hclConfiguration))
-        .then(
-          (result) =>
-            callback(null, ValidateResponse.create({ valid: result.valid, notes: [...result.notes] })),
-          (err: unknown) => callback(toServiceError(err, logger, "Validate")),
-        );
-    },
+    configure: unaryHandler<ConfigureRequest, ConfigureResponse>("Configure", logger, async (request) => {
+      const { runtime, plugin } = await configurable(sides);
+      await plugin.configure(coreConfig(request.coreConfiguration), request.hclConfiguration);
+      runtime.markConfigured();
+      return ConfigureResponse.create();
+    }),
+    validate: unaryHandler<ValidateRequest, ValidateResponse>("Validate", logger, async (request) => {
+      const { plugin } = await configurable(sides);
+      const result = await plugin.validate(coreConfig(request.coreConfiguration), request.hclConfiguration);
+      return ValidateResponse.create({ valid: result.valid, notes: [...result.notes] });
+    }),
   };
 }

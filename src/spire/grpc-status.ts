@@ -5,7 +5,7 @@
  * that is not a PluginError is a bug: Internal, with the reason in our log rather than in an
  * error text that travels to the agent.
  */
-import { Metadata, type ServiceError } from "@grpc/grpc-js";
+import { type handleUnaryCall, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Code, describeError, isPluginError } from "../common/errors";
 import type { Logger } from "../common/logger";
 
@@ -43,4 +43,18 @@ export function grpcDetailsOf(err: unknown): string {
     if (typeof details === "string" && details !== "") return details;
   }
   return describeError(err);
+}
+
+/** A unary gRPC handler from an async function: its result, or its failure as a status (toServiceError). */
+export function unaryHandler<Req, Res>(
+  operation: string,
+  logger: Logger,
+  handle: (request: Req) => Promise<Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handle(call.request).then(
+      (response) => callback(null, response),
+      (err: unknown) => callback(toServiceError(err, logger, operation)),
+    );
+  };
 }

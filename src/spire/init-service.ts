@@ -14,7 +14,7 @@ import {
   InitResponse,
   type InitServer,
 } from "../gen/spire/service/private/init/v1/init";
-import { toServiceError } from "./grpc-status";
+import { unaryHandler } from "./grpc-status";
 import type { PluginSides } from "./plugin-sides";
 import { AGENT_NODE_ATTESTOR, CONFIG_SERVICE, type PluginSide, SERVER_NODE_ATTESTOR } from "./service-names";
 
@@ -32,14 +32,9 @@ export function initService(sides: PluginSides, logger: Logger): InitServer {
       const side = sides.init(call.request.hostServiceNames);
       callback(null, InitResponse.create({ pluginServiceNames: servedServiceNames(side) }));
     },
-    deinit(
-      _call: grpc.ServerUnaryCall<DeinitRequest, DeinitResponse>,
-      callback: grpc.sendUnaryData<DeinitResponse>,
-    ): void {
-      sides.close().then(
-        () => callback(null, DeinitResponse.create()),
-        (err: unknown) => callback(toServiceError(err, logger, "Deinit")),
-      );
-    },
+    deinit: unaryHandler<DeinitRequest, DeinitResponse>("Deinit", logger, async () => {
+      await sides.close();
+      return DeinitResponse.create();
+    }),
   };
 }
