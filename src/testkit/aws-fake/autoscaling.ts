@@ -13,10 +13,7 @@ export class FakeAutoScaling extends WorldServiceFake {
   readonly protocol = "query" as const;
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = this.callerAccount(req);
-    if (req.action !== "DescribeAutoScalingGroups") {
-      throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
-    }
+    const account = this.callerFor(req, "DescribeAutoScalingGroups");
     const names: string[] = [];
     for (const [key, value] of req.form) {
       if (/^AutoScalingGroupNames\.member\.\d+$/.test(key)) names.push(value);

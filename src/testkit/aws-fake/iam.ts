@@ -14,10 +14,7 @@ export class FakeIam extends WorldServiceFake {
   readonly protocol = "query" as const;
 
   handle(req: FakeRequest): RenderedResponse {
-    const account = this.callerAccount(req);
-    if (req.action !== "GetInstanceProfile") {
-      throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
-    }
+    const account = this.callerFor(req, "GetInstanceProfile");
     const name = req.form.get("InstanceProfileName") ?? "";
     if (!/^[\w+=,.@-]{1,128}$/.test(name)) {
       throw new FakeAwsError(

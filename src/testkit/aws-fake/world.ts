@@ -305,6 +305,18 @@ export abstract class WorldServiceFake implements ServiceFake {
 
   abstract handle(req: FakeRequest): RenderedResponse | Promise<RenderedResponse>;
 
+  /**
+   * The caller's account for a request to the service's one `action`, or the error the service
+   * gives for unknown or expired keys, then for any other action (awsQuery's InvalidAction).
+   */
+  protected callerFor(req: FakeRequest, action: string): string {
+    const account = this.callerAccount(req);
+    if (req.action !== action) {
+      throw new FakeAwsError(400, "InvalidAction", `Could not find operation ${req.action}`);
+    }
+    return account;
+  }
+
   /** The caller's account, or the error the service gives for unknown or expired keys. */
   protected callerAccount(req: FakeRequest): string {
     const errors = CALLER_ERRORS[this.protocol];
