@@ -66,6 +66,24 @@ describe("serverPluginShell", () => {
     });
   });
 
+  it("refuses a core configuration without a valid trust domain before the method builds", async () => {
+    const { plugin, levels } = shell();
+    expect(await rejection(plugin.configure({ trustDomain: "" }, "accept"))).toEqual({
+      code: Code.InvalidArgument,
+      message: "invalid configuration:\nserver core configuration must contain trust_domain",
+    });
+    expect(await plugin.validate({ trustDomain: "Example.org" }, "accept")).toEqual({
+      valid: false,
+      notes: [
+        "invalid configuration:",
+        'invalid trust domain "Example.org": trust domain characters are limited to lowercase letters, numbers, dots, dashes, and underscores',
+      ],
+    });
+    // Nothing was built, so nothing was swapped in.
+    expect(levels).toEqual([]);
+    expect(await rejection(plugin.attest(ctx))).toMatchObject({ code: Code.FailedPrecondition });
+  });
+
   it("logs and counts an accepted attestation with the method's trace", async () => {
     const { plugin, logger, metrics, levels } = shell();
     await plugin.configure(core, "accept");
