@@ -1,7 +1,9 @@
 // Mutation testing of the trust path (`npm run mutate`; docs/security.md has the scores and
 // the equivalent survivors). Stryker is installed by that script (npm install --no-save), not
 // listed in devDependencies: its Babel 8 requires Node >= 22.18, and npm ci on an older system
-// Node printed an EBADENGINE warning per package for every newcomer. `npm run mutate -- --mutate src/iid/cms.ts` runs one file.
+// Node printed an EBADENGINE warning per package for every newcomer.
+// `npm run mutate -- --mutate src/iid/cms.ts --concurrency 1` runs one file (docs/security.md
+// has the incremental form the scores were measured with).
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: "vitest",
@@ -11,8 +13,8 @@ export default {
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   coverageAnalysis: "perTest",
   // Static mutants (module-level tables such as the CMS signature rules) re-run every test per
-  // mutant: 200 of cms.ts's 253 mutants, 96% of its run time. They are left to the explicit
-  // table tests; `npm run mutate -- --ignoreStatic false` includes them.
+  // mutant (22 of cms.ts's 253). They are left to the explicit table tests (src/iid/cms.spec.ts);
+  // `npm run mutate -- --ignoreStatic false` includes them.
   ignoreStatic: true,
   concurrency: 2,
   timeoutMS: 20_000,
