@@ -7,7 +7,7 @@
  * compiling a pattern the cache has not seen (first render after Configure).
  */
 import { RE2JS } from "re2js";
-import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE } from "../../src/template";
+import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE, prepareTemplateFunctions } from "../../src/template";
 import { compileGoRegexp, goReplaceAll } from "../../src/template/regexp";
 import { meanMicros, round } from "./lib/common";
 
@@ -24,6 +24,8 @@ const STRINGS_TEMPLATE =
   '/{{ .PluginName }}/{{ .AccountID }}/{{ index .Tags "Name" | lower | replace " " "-" | replace "#" "" | replace "(" "" | replace ")" "" }}/{{ .InstanceID }}';
 
 export async function run(): Promise<{ name: string; [k: string]: unknown }> {
+  // The regex functions load on demand, as at Configure.
+  await prepareTemplateFunctions(REGEXP_TEMPLATE);
   const plain = compileAgentPathTemplate(DEFAULT_AGENT_PATH_TEMPLATE);
   const regexp = compileAgentPathTemplate(REGEXP_TEMPLATE);
   const strings = compileAgentPathTemplate(STRINGS_TEMPLATE);
