@@ -7,7 +7,11 @@
  * compiling a pattern the cache has not seen (first render after Configure).
  */
 import { RE2JS } from "re2js";
-import { compileAgentPathTemplate, DEFAULT_AGENT_PATH_TEMPLATE, prepareTemplateFunctions } from "../../src/template";
+import {
+  compileAgentPathTemplate,
+  DEFAULT_AGENT_PATH_TEMPLATE,
+  prepareTemplateFunctions,
+} from "../../src/template";
 import { compileGoRegexp, goReplaceAll } from "../../src/template/regexp";
 import { meanMicros, round } from "./lib/common";
 
