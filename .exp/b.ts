@@ -1,0 +1,1 @@
+export { GetConsoleOutput$ } from "../node_modules/@aws-sdk/client-ec2/dist-es/schemas/schemas_0.js";
