@@ -1,1 +1,0 @@
-export { GetConsoleOutput$ } from "../node_modules/@aws-sdk/client-ec2/dist-es/schemas/schemas_0.js";
