@@ -4,10 +4,10 @@
  * the first AWS call. Type-only imports elsewhere are erased and cost nothing.
  *
  * Each client is imported through src/aws/sdk-clients/, which names the commands the plugin
- * sends, and the bundle takes the SDK's ES module builds (scripts/bundle.ts), so esbuild keeps
- * only those commands' code: the lazy part went from 2.9 to 2.1 MB of JavaScript, and V8's
- * parser memory for it, which glibc keeps after the compile, with it (RSS after 10,000
- * attestations 252 -> 203 MiB, scripts/bench/rss.ts).
+ * sends, and the bundle takes the SDK's ES module builds (scripts/bundle.ts, which also makes
+ * the schema modules tree-shakable), so esbuild keeps only what those commands reach: the lazy
+ * part went from 2.9 to 1.5 MB of JavaScript, and V8's parser memory for it, which glibc keeps
+ * after the compile, with it (`rss` bench after 10,000 attestations: 252 -> 178 MiB).
  */
 type Ec2Module = typeof import("./sdk-clients/ec2");
 type IamModule = typeof import("./sdk-clients/iam");
