@@ -186,6 +186,11 @@ describe("verifySignedRequest: each check refuses on its own", () => {
       "signed request has no valid X-Amz-Date",
     ],
     [
+      "an X-Amz-Date with the scope's date before it",
+      (r) => withHeader(r, "x-amz-date", `20261120${r.headers.get("x-amz-date")}`),
+      "signed request has no valid X-Amz-Date",
+    ],
+    [
       "an X-Amz-Date with text after it",
       (r) => withHeader(r, "x-amz-date", "20261120T100000Zx"),
       "signed request has no valid X-Amz-Date",
@@ -223,6 +228,12 @@ describe("verifySignedRequest: each check refuses on its own", () => {
     else expect(err.message).toMatch(message);
   });
 
+  it("takes an Authorization without the optional spaces after its commas", async () => {
+    const req = withAuthorization(await signed(regional), (a) => a.replace(/, /g, ","));
+    expect(req.headers.get("authorization")).not.toContain(", ");
+    expect(verify(req).accessKeyId).toBe(credentials.accessKeyId);
+  });
+
   it("forwards the signed headers and Authorization only, and takes a Content-Length equal to the body's", async () => {
     const req = signing(
       withHeader(await signed(regional), "x-unsigned", "1"),
@@ -257,6 +268,11 @@ describe("verifySignedRequest: the server ID", () => {
       serverId,
       signingDate: new Date(NOW),
     });
+
+  it("without a configured server ID, accepts a request that carries one (an agent configured for it)", async () => {
+    const req = await signedFor(SERVER_ID);
+    expect(verify(req).headers.get("x-spire-server-id")).toBe(SERVER_ID);
+  });
 
   it("accepts a request signed for this server ID", async () => {
     expect(withServerId(await signedFor(SERVER_ID)).headers.get("x-spire-server-id")).toBe(SERVER_ID);
