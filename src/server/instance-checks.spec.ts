@@ -82,6 +82,17 @@ describe("checkBlockDevice (SPIRE's anti-tampering check, iid_test.go cases)", (
       'failed aws ec2 attestation: failed to locate the root device block mapping with name "root"',
     ],
     [
+      "compares ENI 0 with the root volume, not with the first volume listed",
+      {
+        ...ebs(61),
+        BlockDeviceMappings: [
+          { DeviceName: "data", Ebs: { AttachTime: t0 } },
+          { DeviceName: "root", Ebs: { AttachTime: at(61) } },
+        ],
+      },
+      "differ by 61 seconds",
+    ],
+    [
       "rejects attach times 61 s apart",
       ebs(61),
       "failed aws ec2 attestation: failed checking the disparity device attach times, root BlockDeviceMapping and NetworkInterface[0] attach times differ by 61 seconds",
@@ -174,6 +185,12 @@ describe("verify_client_ip", () => {
     for (const ip of ["2600:1f14:abc:de00::98", "2600:1f14:abc:de01:1::5", "10.0.0.5"]) {
       expect(caught(() => verifyClientIp(v6, "i-1", ip)).code).toBe(Code.PermissionDenied);
     }
+  });
+
+  it("takes a /32 prefix as its one address", () => {
+    const instance: Instance = { NetworkInterfaces: [{ Ipv4Prefixes: [{ Ipv4Prefix: "10.9.0.7/32" }] }] };
+    expect(() => verifyClientIp(instance, "i-1", "10.9.0.7")).not.toThrow();
+    expect(caught(() => verifyClientIp(instance, "i-1", "10.9.0.8")).code).toBe(Code.PermissionDenied);
   });
 
   it("ignores a delegated prefix without a valid length instead of widening it to everything or throwing", () => {
