@@ -43,8 +43,10 @@ describe("capYoungGeneration", () => {
     const capped = youngGenerationMib(2);
     // GC notifications arrive after the collection, batched: under a synchronous burst V8 may
     // double the young generation once or twice more before the cap is seen (2 x 2 MiB -> 16).
+    // Without the cap V8 sizes it by the machine and its own version (32 MiB on Node 22.12,
+    // 128 on Node 24 here), so the uncapped run only has to end larger than the capped one.
     expect(capped).toBeLessThanOrEqual(4 * 2 * 2);
-    expect(uncapped).toBeGreaterThanOrEqual(4 * capped);
+    expect(uncapped).toBeGreaterThan(capped);
   }, 60_000);
 
   it("leaves an operator's semi-space choice in NODE_OPTIONS or on the command line alone", () => {
